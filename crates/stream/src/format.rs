@@ -1,0 +1,413 @@
+//! The graph stream: a header, then length-prefixed bincode frames, one graph each (docs/FORMAT.md).
+
+use crate::graph::{Graph, Schema};
+use bincode::{BorrowDecode, Decode, Encode};
+use std::io::{self, Read, Write};
+
+/// First bytes of every stream header (and of every repeated header after `cat`).
+pub const MAGIC: [u8; 8] = *b"\x89NXG\r\n\x1a\n";
+/// Format version written by this library.
+pub const VERSION: u16 = 1;
+/// Largest frame payload accepted or written, in bytes. Smaller than the magic read as a u32, so
+/// a header can always be told from a frame.
+pub const MAX_FRAME: u32 = 1 << 28;
+/// Largest header body accepted, in bytes.
+pub const MAX_HEADER: u32 = 1 << 20;
+
+const FLAG_PAIRED: u8 = 1;
+const FLAG_Y: u8 = 2;
+const FLAG_WEIGHT: u8 = 4;
+
+fn config() -> impl bincode::config::Config {
+    // The limit caps every allocation the decoder could make from a length it read.
+    bincode::config::standard().with_limit::<{ MAX_FRAME as usize }>()
+}
+
+/// Header body: everything after magic, version and length.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct HeaderBody {
+    node_features: Vec<String>,
+    edge_features: Vec<String>,
+    num_node_classes: u32,
+    has_node_labels: bool,
+    coord_names: Vec<String>,
+    provenance: String,
+}
+
+/// A frame payload as laid out on disk; arrays are little-endian byte blobs.
+#[derive(Debug, Encode, BorrowDecode)]
+struct FrameV1<'a> {
+    fnum: i64,
+    dataset_id: i64,
+    binclass: i64,
+    num_nodes: u64,
+    num_edges: u64,
+    flags: u8,
+    index_width: u8,
+    y_width: u8,
+    coord_width: u8,
+    x: &'a [u8],
+    y: &'a [u8],
+    coords: &'a [u8],
+    src: &'a [u8],
+    dst: &'a [u8],
+    edge_attr: &'a [u8],
+    edge_weight: &'a [u8],
+}
+
+/// Identity fields of a frame, read without decoding its arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Decode)]
+pub struct FrameIds {
+    /// File number.
+    pub fnum: i64,
+    /// Event id.
+    pub dataset_id: i64,
+    /// Event class.
+    pub binclass: i64,
+    /// Node count.
+    pub num_nodes: u64,
+    /// Directed edge count.
+    pub num_edges: u64,
+}
+
+/// Reasons a frame cannot be decoded, without the place (the reader adds it).
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The bincode layer failed (truncated varint, bad length, ...).
+    #[error("corrupt frame: {0}")]
+    Bincode(String),
+    /// Arrays disagree with each other or with the schema.
+    #[error("invalid graph: {0}")]
+    Shape(String),
+}
+
+fn width_for_unsigned(max: u64) -> u8 {
+    if max <= u8::MAX as u64 {
+        1
+    } else if max <= u16::MAX as u64 {
+        2
+    } else {
+        4
+    }
+}
+
+fn width_for_signed<'a>(vals: impl Iterator<Item = &'a i64>) -> u8 {
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for &v in vals {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo >= i8::MIN as i64 && hi <= i8::MAX as i64 {
+        1
+    } else if lo >= i16::MIN as i64 && hi <= i16::MAX as i64 {
+        2
+    } else if lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
+        4
+    } else {
+        8
+    }
+}
+
+fn put_unsigned(out: &mut Vec<u8>, vals: impl Iterator<Item = u32>, w: u8) {
+    for v in vals {
+        match w {
+            1 => out.push(v as u8),
+            2 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+            _ => out.extend_from_slice(&v.to_le_bytes()),
+        }
+    }
+}
+
+fn put_signed(out: &mut Vec<u8>, vals: &[i64], w: u8) {
+    for &v in vals {
+        match w {
+            1 => out.push(v as i8 as u8),
+            2 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+            4 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+            _ => out.extend_from_slice(&v.to_le_bytes()),
+        }
+    }
+}
+
+fn put_f32(out: &mut Vec<u8>, vals: impl Iterator<Item = f32>) {
+    for v in vals {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn get_unsigned(b: &[u8], w: u8) -> Vec<u32> {
+    match w {
+        1 => b.iter().map(|&v| v as u32).collect(),
+        2 => b
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]) as u32)
+            .collect(),
+        _ => b
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    }
+}
+
+fn get_signed(b: &[u8], w: u8) -> Vec<i64> {
+    match w {
+        1 => b.iter().map(|&v| v as i8 as i64).collect(),
+        2 => b
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i64)
+            .collect(),
+        4 => b
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+            .collect(),
+        _ => b
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect(),
+    }
+}
+
+fn get_f32(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// True when edges come as (a,b),(b,a) pairs with bit-identical features: then one of each is stored.
+fn is_paired(g: &Graph, ne: usize) -> bool {
+    let e = g.src.len();
+    if e % 2 != 0 {
+        return false;
+    }
+    (0..e / 2).all(|k| {
+        let (i, j) = (2 * k, 2 * k + 1);
+        g.src[j] == g.dst[i]
+            && g.dst[j] == g.src[i]
+            && g.edge_attr[i * ne..(i + 1) * ne]
+                .iter()
+                .zip(&g.edge_attr[j * ne..(j + 1) * ne])
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+            && (g.edge_weight.is_empty() || g.edge_weight[i].to_bits() == g.edge_weight[j].to_bits())
+    })
+}
+
+/// Encodes one graph as a frame payload (without the length prefix).
+pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
+    g.validate(schema).map_err(FrameError::Shape)?;
+    let ne = schema.edge_features.len();
+    let paired = is_paired(g, ne);
+    let step = if paired { 2 } else { 1 };
+    let kept = (0..g.src.len()).step_by(step);
+    let iw = width_for_unsigned(g.num_nodes.saturating_sub(1) as u64);
+    let yw = if g.y.is_empty() { 0 } else { width_for_signed(g.y.iter()) };
+    let cw = width_for_signed(g.coords.iter());
+    let mut x = Vec::with_capacity(g.x.len() * 4);
+    put_f32(&mut x, g.x.iter().copied());
+    let mut y = Vec::new();
+    put_signed(&mut y, &g.y, yw);
+    let mut coords = Vec::new();
+    put_signed(&mut coords, &g.coords, cw);
+    let mut src = Vec::new();
+    put_unsigned(&mut src, kept.clone().map(|k| g.src[k]), iw);
+    let mut dst = Vec::new();
+    put_unsigned(&mut dst, kept.clone().map(|k| g.dst[k]), iw);
+    let mut ea = Vec::new();
+    put_f32(
+        &mut ea,
+        kept.clone()
+            .flat_map(|k| g.edge_attr[k * ne..(k + 1) * ne].iter().copied()),
+    );
+    let mut ew = Vec::new();
+    if !g.edge_weight.is_empty() {
+        put_f32(&mut ew, kept.map(|k| g.edge_weight[k]));
+    }
+    let mut flags = 0;
+    if paired {
+        flags |= FLAG_PAIRED;
+    }
+    if !g.y.is_empty() {
+        flags |= FLAG_Y;
+    }
+    if !g.edge_weight.is_empty() {
+        flags |= FLAG_WEIGHT;
+    }
+    let frame = FrameV1 {
+        fnum: g.fnum,
+        dataset_id: g.dataset_id,
+        binclass: g.binclass,
+        num_nodes: g.num_nodes as u64,
+        num_edges: g.src.len() as u64,
+        flags,
+        index_width: iw,
+        y_width: yw,
+        coord_width: cw,
+        x: &x,
+        y: &y,
+        coords: &coords,
+        src: &src,
+        dst: &dst,
+        edge_attr: &ea,
+        edge_weight: &ew,
+    };
+    let out = bincode::encode_to_vec(&frame, config()).map_err(|e| FrameError::Bincode(e.to_string()))?;
+    if out.len() > MAX_FRAME as usize {
+        return Err(FrameError::Shape(format!(
+            "graph needs {} bytes, more than the {} byte frame limit",
+            out.len(),
+            MAX_FRAME
+        )));
+    }
+    Ok(out)
+}
+
+/// Reads the identity fields at the start of a payload without touching its arrays.
+pub fn peek_ids(payload: &[u8]) -> Result<FrameIds, FrameError> {
+    let (ids, _) = bincode::decode_from_slice::<FrameIds, _>(payload, config())
+        .map_err(|e| FrameError::Bincode(e.to_string()))?;
+    Ok(ids)
+}
+
+fn check_len(name: &str, got: usize, want: u128) -> Result<(), FrameError> {
+    if got as u128 != want {
+        return Err(FrameError::Shape(format!(
+            "{name} holds {got} bytes, expected {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a frame payload into a graph, checking every length and index against the schema.
+pub fn decode_frame(payload: &[u8], schema: &Schema) -> Result<Graph, FrameError> {
+    let (f, used): (FrameV1, usize) = bincode::borrow_decode_from_slice(payload, config())
+        .map_err(|e| FrameError::Bincode(e.to_string()))?;
+    if used != payload.len() {
+        return Err(FrameError::Bincode(format!(
+            "{} trailing bytes after the graph",
+            payload.len() - used
+        )));
+    }
+    let n = f.num_nodes as u128;
+    let nf = schema.node_features.len() as u128;
+    let ne = schema.edge_features.len() as u128;
+    let nc = schema.coord_names.len() as u128;
+    if f.flags & !(FLAG_PAIRED | FLAG_Y | FLAG_WEIGHT) != 0 {
+        return Err(FrameError::Shape(format!("unknown flags {:#04x}", f.flags)));
+    }
+    if !matches!(f.index_width, 1 | 2 | 4) || !matches!(f.coord_width, 1 | 2 | 4 | 8) {
+        return Err(FrameError::Shape(format!(
+            "bad integer widths: index {} coords {}",
+            f.index_width, f.coord_width
+        )));
+    }
+    let has_y = f.flags & FLAG_Y != 0;
+    if has_y && !matches!(f.y_width, 1 | 2 | 4 | 8) || !has_y && f.y_width != 0 {
+        return Err(FrameError::Shape(format!("bad y width {}", f.y_width)));
+    }
+    let paired = f.flags & FLAG_PAIRED != 0;
+    let e = f.num_edges as u128;
+    if paired && e % 2 != 0 {
+        return Err(FrameError::Shape(format!("paired edges but odd edge count {e}")));
+    }
+    let stored = if paired { e / 2 } else { e };
+    check_len("x", f.x.len(), n * nf * 4)?;
+    check_len("y", f.y.len(), if has_y { n * f.y_width as u128 } else { 0 })?;
+    check_len("coords", f.coords.len(), n * nc * f.coord_width as u128)?;
+    check_len("edge sources", f.src.len(), stored * f.index_width as u128)?;
+    check_len("edge targets", f.dst.len(), stored * f.index_width as u128)?;
+    check_len("edge_attr", f.edge_attr.len(), stored * ne * 4)?;
+    let has_w = f.flags & FLAG_WEIGHT != 0;
+    check_len("edge_weight", f.edge_weight.len(), if has_w { stored * 4 } else { 0 })?;
+    if schema.has_node_labels && !has_y {
+        return Err(FrameError::Shape("the schema promises node labels but the graph has none".into()));
+    }
+    let s1 = get_unsigned(f.src, f.index_width);
+    let d1 = get_unsigned(f.dst, f.index_width);
+    let a1 = get_f32(f.edge_attr);
+    let w1 = get_f32(f.edge_weight);
+    let nn = f.num_nodes as usize;
+    if let Some(k) = s1.iter().zip(&d1).position(|(&s, &d)| s as usize >= nn || d as usize >= nn) {
+        return Err(FrameError::Shape(format!(
+            "edge {k} = ({}, {}) points past num_nodes {nn}",
+            s1[k], d1[k]
+        )));
+    }
+    let (src, dst, edge_attr, edge_weight) = if paired {
+        let ne = ne as usize;
+        let mut src = Vec::with_capacity(s1.len() * 2);
+        let mut dst = Vec::with_capacity(s1.len() * 2);
+        let mut ea = Vec::with_capacity(a1.len() * 2);
+        let mut ew = Vec::with_capacity(w1.len() * 2);
+        for k in 0..s1.len() {
+            src.extend([s1[k], d1[k]]);
+            dst.extend([d1[k], s1[k]]);
+            let row = &a1[k * ne..(k + 1) * ne];
+            ea.extend_from_slice(row);
+            ea.extend_from_slice(row);
+            if has_w {
+                ew.extend([w1[k], w1[k]]);
+            }
+        }
+        (src, dst, ea, ew)
+    } else {
+        (s1, d1, a1, w1)
+    };
+    Ok(Graph {
+        fnum: f.fnum,
+        dataset_id: f.dataset_id,
+        binclass: f.binclass,
+        num_nodes: nn,
+        x: get_f32(f.x),
+        y: if has_y { get_signed(f.y, f.y_width) } else { Vec::new() },
+        coords: get_signed(f.coords, f.coord_width),
+        src,
+        dst,
+        edge_attr,
+        edge_weight,
+    })
+}
+
+/// Writes a header (magic, version, length, body).
+pub fn write_header<W: Write>(w: &mut W, schema: &Schema, provenance: &str) -> io::Result<()> {
+    let body = HeaderBody {
+        node_features: schema.node_features.clone(),
+        edge_features: schema.edge_features.clone(),
+        num_node_classes: schema.num_node_classes,
+        has_node_labels: schema.has_node_labels,
+        coord_names: schema.coord_names.clone(),
+        provenance: provenance.to_string(),
+    };
+    let bytes = bincode::encode_to_vec(&body, config()).map_err(io::Error::other)?;
+    if bytes.len() > MAX_HEADER as usize {
+        return Err(io::Error::other("stream header larger than 1 MiB"));
+    }
+    w.write_all(&MAGIC)?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    w.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    w.write_all(&bytes)
+}
+
+/// Parses a header body (after magic, version and length).
+pub(crate) fn parse_header_body(bytes: &[u8]) -> Result<(Schema, String), FrameError> {
+    let (b, used): (HeaderBody, usize) = bincode::decode_from_slice(bytes, config())
+        .map_err(|e| FrameError::Bincode(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(FrameError::Bincode("trailing bytes in header".into()));
+    }
+    Ok((
+        Schema {
+            node_features: b.node_features,
+            edge_features: b.edge_features,
+            num_node_classes: b.num_node_classes,
+            has_node_labels: b.has_node_labels,
+            coord_names: b.coord_names,
+        },
+        b.provenance,
+    ))
+}
+
+/// Reads exactly `n` bytes, growing the buffer only as data arrives (never trusts `n` for allocation).
+pub(crate) fn read_exact_grow<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    let got = r.by_ref().take(n as u64).read_to_end(buf)?;
+    Ok(got)
+}

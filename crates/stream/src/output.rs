@@ -1,0 +1,145 @@
+//! Output files that appear only when complete, stdout handling, and progress bars for the tools.
+
+use anyhow::Context;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// A file written under a temporary name in its final directory and renamed by [`Output::commit`].
+///
+/// Dropped without commit (error, panic), the temporary file is removed, so a killed or failed job
+/// never leaves a file that looks complete. `-` writes to stdout.
+pub struct Output {
+    writer: BufWriter<Box<dyn Write + Send>>,
+    tmp: Option<PathBuf>,
+    dest: Option<PathBuf>,
+}
+
+impl Output {
+    /// Creates `path` (or stdout for `-`); the temporary sibling is `.<name>.tmp.<pid>`.
+    pub fn create(path: &str) -> anyhow::Result<Self> {
+        if path == "-" {
+            return Ok(Output {
+                writer: BufWriter::with_capacity(1 << 20, Box::new(io::stdout())),
+                tmp: None,
+                dest: None,
+            });
+        }
+        let dest = PathBuf::from(path);
+        let tmp = temp_sibling(&dest)?;
+        let f = File::create(&tmp).with_context(|| {
+            format!("{path}: cannot create output (is the directory there and writable?)")
+        })?;
+        Ok(Output {
+            writer: BufWriter::with_capacity(1 << 20, Box::new(f)),
+            tmp: Some(tmp),
+            dest: Some(dest),
+        })
+    }
+
+    /// Flushes, syncs and renames the temporary file to its final name.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.writer.flush().context("flushing output")?;
+        if let (Some(tmp), Some(dest)) = (self.tmp.take(), self.dest.take()) {
+            let f = File::open(&tmp)?;
+            f.sync_all().ok();
+            std::fs::rename(&tmp, &dest)
+                .with_context(|| format!("{}: cannot rename into place", dest.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The final path (None for stdout).
+    pub fn path(&self) -> Option<&Path> {
+        self.dest.as_deref()
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// The hidden temporary name next to `dest` used while it is being written.
+pub fn temp_sibling(dest: &Path) -> anyhow::Result<PathBuf> {
+    let name = dest
+        .file_name()
+        .with_context(|| format!("{}: not a file name", dest.display()))?;
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
+}
+
+/// Writes `bytes` to `path` atomically (temporary sibling, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let p = path.to_string_lossy().to_string();
+    let mut o = Output::create(&p)?;
+    o.write_all(bytes)?;
+    o.commit()
+}
+
+/// Restores the default SIGPIPE action so that `tool | head` ends quietly instead of panicking.
+pub fn reset_sigpipe() {
+    #[cfg(unix)]
+    unsafe {
+        // SAFETY: plain libc call at program start, before any threads exist.
+        libc_signal(13, 0);
+    }
+}
+
+#[cfg(unix)]
+extern "C" {
+    #[link_name = "signal"]
+    fn libc_signal(signum: i32, handler: usize) -> usize;
+}
+
+/// The command line, for stream provenance.
+pub fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// A progress bar drawn only when stderr is a terminal; hidden in pipes, logs and SLURM jobs.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Runs a tool's body, printing `error: ...` on one line (causes joined by `: `) and exiting 1 on failure.
+pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
+    reset_sigpipe();
+    if let Err(e) = body() {
+        let msg = e
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,1 @@
+//! nextgnn: end-to-end tests live in `tests/`; the libraries are under `crates/`, the tools under `tools/`.
