@@ -13,6 +13,9 @@ pub const VERSION: u16 = 1;
 pub const MAX_FRAME: u32 = 1 << 28;
 /// Largest header body accepted, in bytes.
 pub const MAX_HEADER: u32 = 1 << 20;
+/// Largest node count accepted: no larger than the frame limit in bytes, so that consumers
+/// allocating per node are bounded like those allocating per byte, even with zero features.
+pub const MAX_NODES: u64 = MAX_FRAME as u64;
 
 const FLAG_PAIRED: u8 = 1;
 const FLAG_Y: u8 = 2;
@@ -21,6 +24,11 @@ const FLAG_WEIGHT: u8 = 4;
 fn config() -> impl bincode::config::Config {
     // The limit caps every allocation the decoder could make from a length it read.
     bincode::config::standard().with_limit::<{ MAX_FRAME as usize }>()
+}
+
+fn header_config() -> impl bincode::config::Config {
+    // `Vec<String>` reserves `len * 24` bytes up front: bound that by the header size, not the frame size.
+    bincode::config::standard().with_limit::<{ MAX_HEADER as usize }>()
 }
 
 /// Header body: everything after magic, version and length.
@@ -194,6 +202,12 @@ fn is_paired(g: &Graph, ne: usize) -> bool {
 /// Encodes one graph as a frame payload (without the length prefix).
 pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
     g.validate(schema).map_err(FrameError::Shape)?;
+    if g.num_nodes as u64 > MAX_NODES {
+        return Err(FrameError::Shape(format!(
+            "{} nodes, more than the {MAX_NODES} node limit",
+            g.num_nodes
+        )));
+    }
     let ne = schema.edge_features.len();
     let paired = is_paired(g, ne);
     let step = if paired { 2 } else { 1 };
@@ -286,6 +300,12 @@ pub fn decode_frame(payload: &[u8], schema: &Schema) -> Result<Graph, FrameError
             payload.len() - used
         )));
     }
+    if f.num_nodes > MAX_NODES {
+        return Err(FrameError::Shape(format!(
+            "num_nodes {} exceeds the {MAX_NODES} node limit",
+            f.num_nodes
+        )));
+    }
     let n = f.num_nodes as u128;
     let nf = schema.node_features.len() as u128;
     let ne = schema.edge_features.len() as u128;
@@ -376,7 +396,7 @@ pub fn write_header<W: Write>(w: &mut W, schema: &Schema, provenance: &str) -> i
         coord_names: schema.coord_names.clone(),
         provenance: provenance.to_string(),
     };
-    let bytes = bincode::encode_to_vec(&body, config()).map_err(io::Error::other)?;
+    let bytes = bincode::encode_to_vec(&body, header_config()).map_err(io::Error::other)?;
     if bytes.len() > MAX_HEADER as usize {
         return Err(io::Error::other("stream header larger than 1 MiB"));
     }
@@ -388,7 +408,7 @@ pub fn write_header<W: Write>(w: &mut W, schema: &Schema, provenance: &str) -> i
 
 /// Parses a header body (after magic, version and length).
 pub(crate) fn parse_header_body(bytes: &[u8]) -> Result<(Schema, String), FrameError> {
-    let (b, used): (HeaderBody, usize) = bincode::decode_from_slice(bytes, config())
+    let (b, used): (HeaderBody, usize) = bincode::decode_from_slice(bytes, header_config())
         .map_err(|e| FrameError::Bincode(e.to_string()))?;
     if used != bytes.len() {
         return Err(FrameError::Bincode("trailing bytes in header".into()));
@@ -411,3 +431,7 @@ pub(crate) fn read_exact_grow<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -
     let got = r.by_ref().take(n as u64).read_to_end(buf)?;
     Ok(got)
 }
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+mod tests;

@@ -8,9 +8,11 @@ pub mod graph;
 pub mod output;
 pub mod stream;
 
-pub use format::{FrameError, FrameIds, MAGIC, MAX_FRAME, VERSION};
+pub use format::{FrameError, FrameIds, MAGIC, MAX_FRAME, MAX_HEADER, MAX_NODES, VERSION};
 pub use graph::{Graph, Schema};
 pub use output::{command_line, progress, run_main, write_atomic, Output};
-pub use stream::{check_same_schema, read_streams, RawFrame, StreamError, StreamReader, StreamWriter};
+pub use stream::{
+    check_same_schema, read_streams, schema_diff, RawFrame, StreamError, StreamReader, StreamWriter,
+};
 
 pub mod testing;

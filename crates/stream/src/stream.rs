@@ -52,6 +52,10 @@ pub struct StreamReader<R: Read> {
     offset: u64,
     graphs: u64,
     buf: Vec<u8>,
+    /// Byte offset of the last frame returned by `next_raw` (its length prefix).
+    frame_start: u64,
+    /// Set after the first error: the iterator then ends instead of reading from a broken position.
+    failed: bool,
 }
 
 impl StreamReader<Box<dyn Read + Send>> {
@@ -83,6 +87,8 @@ impl<R: Read> StreamReader<R> {
             offset: 0,
             graphs: 0,
             buf: Vec::new(),
+            frame_start: 0,
+            failed: false,
         };
         let mut first = [0u8; 4];
         let got = r.fill(&mut first)?;
@@ -179,8 +185,22 @@ impl<R: Read> StreamReader<R> {
         parsed
     }
 
-    /// Next frame, undecoded; `None` at a clean end of stream.
+    /// Byte offset of the last frame returned (its length prefix), for error messages.
+    pub fn frame_offset(&self) -> u64 {
+        self.frame_start
+    }
+
+    /// Next frame, undecoded; `None` at a clean end of stream, and after an error.
     pub fn next_raw(&mut self) -> Result<Option<RawFrame>, StreamError> {
+        if self.failed {
+            return Ok(None);
+        }
+        let r = self.next_raw_inner();
+        self.failed = r.is_err();
+        r
+    }
+
+    fn next_raw_inner(&mut self) -> Result<Option<RawFrame>, StreamError> {
         loop {
             let start = self.offset;
             let mut pre = [0u8; 4];
@@ -197,8 +217,8 @@ impl<R: Read> StreamReader<R> {
                     return Err(self.err(
                         start,
                         format!(
-                            "concatenated stream has a different schema (features {:?} vs {:?}); join only streams made with the same options",
-                            schema.node_features, self.schema.node_features
+                            "concatenated stream has a different schema ({}); join only streams made with the same options",
+                            schema_diff(&self.schema, &schema)
                         ),
                     ));
                 }
@@ -220,22 +240,33 @@ impl<R: Read> StreamReader<R> {
                 ));
             }
             self.graphs += 1;
+            self.frame_start = start;
             return Ok(Some(RawFrame { payload }));
         }
     }
 
-    /// Next graph, decoded and validated; `None` at a clean end of stream.
+    /// Next graph, decoded and validated; `None` at a clean end of stream, and after an error.
     pub fn next_graph(&mut self) -> Result<Option<Graph>, StreamError> {
-        let start = self.offset;
         match self.next_raw()? {
             None => Ok(None),
             Some(raw) => match raw.decode(&self.schema) {
                 Ok(g) => Ok(Some(g)),
                 Err(e) => {
                     self.graphs -= 1;
-                    Err(self.err(start, e.to_string()))
+                    self.failed = true;
+                    Err(self.err(self.frame_start, e.to_string()))
                 }
             },
+        }
+    }
+
+    /// Error for a frame the caller decoded itself and found bad (offset of the last frame).
+    pub fn frame_error(&self, what: impl std::fmt::Display) -> StreamError {
+        StreamError {
+            source_name: self.name.clone(),
+            offset: self.frame_start,
+            graphs: self.graphs.saturating_sub(1),
+            what: what.to_string(),
         }
     }
 
@@ -298,6 +329,12 @@ impl<W: Write> StreamWriter<W> {
     }
 
     fn write_payload(&mut self, payload: &[u8]) -> io::Result<()> {
+        if payload.len() > MAX_FRAME as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("frame of {} bytes exceeds the {MAX_FRAME} byte limit", payload.len()),
+            ));
+        }
         self.inner.write_all(&(payload.len() as u32).to_le_bytes())?;
         self.inner.write_all(payload)?;
         self.graphs += 1;
@@ -331,6 +368,27 @@ pub fn read_streams(paths: &[String]) -> anyhow::Result<(Schema, Vec<String>, Ve
     Ok((schema.unwrap_or_default(), prov, graphs))
 }
 
+/// Names the schema fields that differ, `first` then `other`.
+pub fn schema_diff(first: &Schema, other: &Schema) -> String {
+    let mut d = Vec::new();
+    if first.node_features != other.node_features {
+        d.push(format!("node features {:?} vs {:?}", first.node_features, other.node_features));
+    }
+    if first.edge_features != other.edge_features {
+        d.push(format!("edge features {:?} vs {:?}", first.edge_features, other.edge_features));
+    }
+    if first.num_node_classes != other.num_node_classes {
+        d.push(format!("node classes {} vs {}", first.num_node_classes, other.num_node_classes));
+    }
+    if first.has_node_labels != other.has_node_labels {
+        d.push(format!("node labels {} vs {}", first.has_node_labels, other.has_node_labels));
+    }
+    if first.coord_names != other.coord_names {
+        d.push(format!("coordinates {:?} vs {:?}", first.coord_names, other.coord_names));
+    }
+    d.join(", ")
+}
+
 /// Keeps the first schema seen and errors, naming `path`, when a later one differs.
 pub fn check_same_schema(seen: &mut Option<Schema>, s: &Schema, path: &str) -> anyhow::Result<()> {
     match seen {
@@ -340,11 +398,8 @@ pub fn check_same_schema(seen: &mut Option<Schema>, s: &Schema, path: &str) -> a
         }
         Some(prev) if prev == s => Ok(()),
         Some(prev) => anyhow::bail!(
-            "{path}: schema differs from the first input (features {:?} vs {:?}, edge features {:?} vs {:?}); streams made with different options cannot be mixed",
-            s.node_features,
-            prev.node_features,
-            s.edge_features,
-            prev.edge_features
+            "{path}: schema differs from the first input ({}); streams made with different options cannot be mixed",
+            schema_diff(prev, s)
         ),
     }
 }
