@@ -195,7 +195,8 @@ fn is_paired(g: &Graph, ne: usize) -> bool {
                 .iter()
                 .zip(&g.edge_attr[j * ne..(j + 1) * ne])
                 .all(|(a, b)| a.to_bits() == b.to_bits())
-            && (g.edge_weight.is_empty() || g.edge_weight[i].to_bits() == g.edge_weight[j].to_bits())
+            && (g.edge_weight.is_empty()
+                || g.edge_weight[i].to_bits() == g.edge_weight[j].to_bits())
     })
 }
 
@@ -213,7 +214,11 @@ pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
     let step = if paired { 2 } else { 1 };
     let kept = (0..g.src.len()).step_by(step);
     let iw = width_for_unsigned(g.num_nodes.saturating_sub(1) as u64);
-    let yw = if g.y.is_empty() { 0 } else { width_for_signed(g.y.iter()) };
+    let yw = if g.y.is_empty() {
+        0
+    } else {
+        width_for_signed(g.y.iter())
+    };
     let cw = width_for_signed(g.coords.iter());
     let mut x = Vec::with_capacity(g.x.len() * 4);
     put_f32(&mut x, g.x.iter().copied());
@@ -263,7 +268,8 @@ pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
         edge_attr: &ea,
         edge_weight: &ew,
     };
-    let out = bincode::encode_to_vec(&frame, config()).map_err(|e| FrameError::Bincode(e.to_string()))?;
+    let out =
+        bincode::encode_to_vec(&frame, config()).map_err(|e| FrameError::Bincode(e.to_string()))?;
     if out.len() > MAX_FRAME as usize {
         return Err(FrameError::Shape(format!(
             "graph needs {} bytes, more than the {} byte frame limit",
@@ -326,26 +332,42 @@ pub fn decode_frame(payload: &[u8], schema: &Schema) -> Result<Graph, FrameError
     let paired = f.flags & FLAG_PAIRED != 0;
     let e = f.num_edges as u128;
     if paired && e % 2 != 0 {
-        return Err(FrameError::Shape(format!("paired edges but odd edge count {e}")));
+        return Err(FrameError::Shape(format!(
+            "paired edges but odd edge count {e}"
+        )));
     }
     let stored = if paired { e / 2 } else { e };
     check_len("x", f.x.len(), n * nf * 4)?;
-    check_len("y", f.y.len(), if has_y { n * f.y_width as u128 } else { 0 })?;
+    check_len(
+        "y",
+        f.y.len(),
+        if has_y { n * f.y_width as u128 } else { 0 },
+    )?;
     check_len("coords", f.coords.len(), n * nc * f.coord_width as u128)?;
     check_len("edge sources", f.src.len(), stored * f.index_width as u128)?;
     check_len("edge targets", f.dst.len(), stored * f.index_width as u128)?;
     check_len("edge_attr", f.edge_attr.len(), stored * ne * 4)?;
     let has_w = f.flags & FLAG_WEIGHT != 0;
-    check_len("edge_weight", f.edge_weight.len(), if has_w { stored * 4 } else { 0 })?;
+    check_len(
+        "edge_weight",
+        f.edge_weight.len(),
+        if has_w { stored * 4 } else { 0 },
+    )?;
     if schema.has_node_labels && !has_y {
-        return Err(FrameError::Shape("the schema promises node labels but the graph has none".into()));
+        return Err(FrameError::Shape(
+            "the schema promises node labels but the graph has none".into(),
+        ));
     }
     let s1 = get_unsigned(f.src, f.index_width);
     let d1 = get_unsigned(f.dst, f.index_width);
     let a1 = get_f32(f.edge_attr);
     let w1 = get_f32(f.edge_weight);
     let nn = f.num_nodes as usize;
-    if let Some(k) = s1.iter().zip(&d1).position(|(&s, &d)| s as usize >= nn || d as usize >= nn) {
+    if let Some(k) = s1
+        .iter()
+        .zip(&d1)
+        .position(|(&s, &d)| s as usize >= nn || d as usize >= nn)
+    {
         return Err(FrameError::Shape(format!(
             "edge {k} = ({}, {}) points past num_nodes {nn}",
             s1[k], d1[k]
@@ -377,7 +399,11 @@ pub fn decode_frame(payload: &[u8], schema: &Schema) -> Result<Graph, FrameError
         binclass: f.binclass,
         num_nodes: nn,
         x: get_f32(f.x),
-        y: if has_y { get_signed(f.y, f.y_width) } else { Vec::new() },
+        y: if has_y {
+            get_signed(f.y, f.y_width)
+        } else {
+            Vec::new()
+        },
         coords: get_signed(f.coords, f.coord_width),
         src,
         dst,
@@ -426,7 +452,11 @@ pub(crate) fn parse_header_body(bytes: &[u8]) -> Result<(Schema, String), FrameE
 }
 
 /// Reads exactly `n` bytes, growing the buffer only as data arrives (never trusts `n` for allocation).
-pub(crate) fn read_exact_grow<R: Read>(r: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+pub(crate) fn read_exact_grow<R: Read>(
+    r: &mut R,
+    n: usize,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
     buf.clear();
     let got = r.by_ref().take(n as u64).read_to_end(buf)?;
     Ok(got)

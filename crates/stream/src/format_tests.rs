@@ -58,7 +58,11 @@ fn bits(v: &[f32]) -> Vec<u32> {
 #[test]
 fn round_trip_varied_graphs() {
     let s = schema();
-    let mut graphs = vec![paired_graph(10, 1), paired_graph(300, 2), paired_graph(1, 3)];
+    let mut graphs = vec![
+        paired_graph(10, 1),
+        paired_graph(300, 2),
+        paired_graph(1, 3),
+    ];
     // Unpaired: directed edges only, no weights, no labels allowed only without has_node_labels.
     let mut directed = paired_graph(20, 4);
     directed.src.truncate(5);
@@ -68,7 +72,20 @@ fn round_trip_varied_graphs() {
     graphs.push(directed);
     // Coordinates and labels that need every integer width.
     let mut wide = paired_graph(4, 5);
-    wide.coords = vec![0, -1, 127, -128, 128, 40000, -40000, i32::MAX as i64 + 1, i64::MIN, 5, 6, 7];
+    wide.coords = vec![
+        0,
+        -1,
+        127,
+        -128,
+        128,
+        40000,
+        -40000,
+        i32::MAX as i64 + 1,
+        i64::MIN,
+        5,
+        6,
+        7,
+    ];
     wide.y = vec![-1, 0, 70000, 2];
     wide.fnum = -3;
     wide.dataset_id = i64::MAX;
@@ -92,8 +109,15 @@ fn unlabelled_schema_round_trips_without_y() {
     let bytes = write_stream(&s, "", std::slice::from_ref(&g));
     assert_eq!(read_bytes(&bytes).unwrap(), vec![g.clone()]);
     // The labelled schema refuses the same graph on write.
-    let err = StreamWriter::new(Vec::new(), schema(), "").unwrap().write(&g).unwrap_err();
-    assert!(err.to_string().contains("schema says every node is labelled"), "{err}");
+    let err = StreamWriter::new(Vec::new(), schema(), "")
+        .unwrap()
+        .write(&g)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("schema says every node is labelled"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -111,7 +135,11 @@ fn paired_compaction_is_bit_exact() {
     let payload = encode_frame(&g, &s).unwrap();
     let (f, _): (FrameV1, usize) = bincode::borrow_decode_from_slice(&payload, config()).unwrap();
     assert_eq!(f.flags & FLAG_PAIRED, FLAG_PAIRED);
-    assert_eq!(f.src.len() * 2, g.src.len(), "one byte per stored edge, half the edges");
+    assert_eq!(
+        f.src.len() * 2,
+        g.src.len(),
+        "one byte per stored edge, half the edges"
+    );
     let back = decode_frame(&payload, &s).unwrap();
     assert_eq!(back.src, g.src);
     assert_eq!(back.dst, g.dst);
@@ -173,8 +201,16 @@ fn concatenated_schema_mismatch_names_place() {
 #[test]
 fn empty_and_wrong_magic() {
     let e = read_bytes(b"").unwrap_err();
-    assert!(e.to_string().starts_with("mem: empty input: not a graph stream"), "{e}");
-    for junk in [&b"ab"[..], b"PK\x03\x04 torch zip", b"\x89NXG\r\n\x1b\n\x01\x00\0\0\0\0"] {
+    assert!(
+        e.to_string()
+            .starts_with("mem: empty input: not a graph stream"),
+        "{e}"
+    );
+    for junk in [
+        &b"ab"[..],
+        b"PK\x03\x04 torch zip",
+        b"\x89NXG\r\n\x1b\n\x01\x00\0\0\0\0",
+    ] {
         let e = read_bytes(junk).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -184,7 +220,11 @@ fn empty_and_wrong_magic() {
     let mut v = write_stream(&schema(), "", &[]);
     v[8] = 9;
     let e = read_bytes(&v).unwrap_err();
-    assert!(e.to_string().contains("stream format version 9, this build reads version 1"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("stream format version 9, this build reads version 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -212,7 +252,11 @@ fn every_truncation_is_an_error_with_offset() {
             Some(k) => assert_eq!(res.unwrap(), graphs[..k].to_vec(), "cut at frame end {cut}"),
             None => {
                 let e = res.unwrap_err();
-                let done = frame_ends.iter().filter(|&&x| x < cut).count().saturating_sub(1);
+                let done = frame_ends
+                    .iter()
+                    .filter(|&&x| x < cut)
+                    .count()
+                    .saturating_sub(1);
                 let msg = e.to_string();
                 if cut == 0 {
                     assert!(msg.contains("empty input"), "{msg}");
@@ -221,7 +265,11 @@ fn every_truncation_is_an_error_with_offset() {
                 } else {
                     assert!(msg.contains("truncated"), "cut {cut}: {msg}");
                     assert_eq!(e.graphs, done as u64, "cut {cut}: {msg}");
-                    let start = if cut < header_len { 0 } else { frame_ends[done] };
+                    let start = if cut < header_len {
+                        0
+                    } else {
+                        frame_ends[done]
+                    };
                     assert_eq!(e.offset, start as u64, "cut {cut}: {msg}");
                 }
             }
@@ -299,13 +347,28 @@ fn forged_frames_are_rejected_with_reasons() {
     let mut bad = b.clone();
     bad[4][3] = 6; // target == num_nodes
     let e = decode_frame(&forge(&frame_of(&g, &bad)), &s).unwrap_err();
-    assert_eq!(e.to_string(), format!("invalid graph: edge 3 = ({}, 6) points past num_nodes 6", g.src[3]));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "invalid graph: edge 3 = ({}, 6) points past num_nodes 6",
+            g.src[3]
+        )
+    );
 
     let cases: Vec<(Box<dyn Fn(&mut FrameV1)>, &str)> = vec![
-        (Box::new(|f| f.num_nodes = 7), "x holds 48 bytes, expected 56"),
-        (Box::new(|f| f.num_nodes = MAX_NODES + 1), "exceeds the 268435456 node limit"),
+        (
+            Box::new(|f| f.num_nodes = 7),
+            "x holds 48 bytes, expected 56",
+        ),
+        (
+            Box::new(|f| f.num_nodes = MAX_NODES + 1),
+            "exceeds the 268435456 node limit",
+        ),
         (Box::new(|f| f.flags |= 8), "unknown flags 0x0e"),
-        (Box::new(|f| f.index_width = 3), "bad integer widths: index 3 coords 8"),
+        (
+            Box::new(|f| f.index_width = 3),
+            "bad integer widths: index 3 coords 8",
+        ),
         (Box::new(|f| f.y_width = 0), "bad y width 0"),
         (Box::new(|f| f.flags &= !FLAG_Y), "bad y width 1"),
         (Box::new(|f| f.num_edges += 1), "edge sources holds"),
@@ -314,7 +377,8 @@ fn forged_frames_are_rejected_with_reasons() {
                 f.flags |= FLAG_PAIRED;
                 f.num_edges += 1;
             }),
-            "paired edges but odd edge count"),
+            "paired edges but odd edge count",
+        ),
         (Box::new(|f| f.flags &= !FLAG_WEIGHT), "edge_weight holds"),
     ];
     for (edit, want) in cases {
@@ -373,7 +437,13 @@ fn peek_ids_reads_identity_only() {
     let p = encode_frame(&g, &schema()).unwrap();
     let ids = peek_ids(&p).unwrap();
     assert_eq!(
-        (ids.fnum, ids.dataset_id, ids.binclass, ids.num_nodes, ids.num_edges),
+        (
+            ids.fnum,
+            ids.dataset_id,
+            ids.binclass,
+            ids.num_nodes,
+            ids.num_edges
+        ),
         (7, 1004, 0, 9, g.src.len() as u64)
     );
 }

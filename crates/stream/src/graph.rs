@@ -77,7 +77,11 @@ impl Graph {
             ));
         }
         if self.dst.len() != e {
-            return Err(format!("edge_index rows differ: {} sources, {} targets", e, self.dst.len()));
+            return Err(format!(
+                "edge_index rows differ: {} sources, {} targets",
+                e,
+                self.dst.len()
+            ));
         }
         if self.edge_attr.len() != e * g {
             return Err(format!(

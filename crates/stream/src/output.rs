@@ -77,7 +77,10 @@ pub fn temp_sibling(dest: &Path) -> anyhow::Result<PathBuf> {
     let name = dest
         .file_name()
         .with_context(|| format!("{}: not a file name", dest.display()))?;
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     Ok(dir.join(format!(
         ".{}.tmp.{}",
         name.to_string_lossy(),

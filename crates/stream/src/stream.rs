@@ -171,7 +171,10 @@ impl<R: Read> StreamReader<R> {
         }
         let len = u32::from_le_bytes([rest[6], rest[7], rest[8], rest[9]]);
         if len > MAX_HEADER {
-            return Err(self.err(start, format!("header claims {len} bytes, more than the 1 MiB limit")));
+            return Err(self.err(
+                start,
+                format!("header claims {len} bytes, more than the 1 MiB limit"),
+            ));
         }
         let mut buf = std::mem::take(&mut self.buf);
         let got = read_exact_grow(&mut self.inner, len as usize, &mut buf)
@@ -180,7 +183,8 @@ impl<R: Read> StreamReader<R> {
         if got < len as usize {
             return Err(self.err(start, "truncated stream header"));
         }
-        let parsed = parse_header_body(&buf).map_err(|e| self.err(start, format!("corrupt header: {e}")));
+        let parsed =
+            parse_header_body(&buf).map_err(|e| self.err(start, format!("corrupt header: {e}")));
         self.buf = buf;
         parsed
     }
@@ -227,7 +231,12 @@ impl<R: Read> StreamReader<R> {
             }
             let len = u32::from_le_bytes(pre);
             if len > MAX_FRAME {
-                return Err(self.err(start, format!("frame length {len} exceeds the {MAX_FRAME} byte limit (corrupt stream)")));
+                return Err(self.err(
+                    start,
+                    format!(
+                        "frame length {len} exceeds the {MAX_FRAME} byte limit (corrupt stream)"
+                    ),
+                ));
             }
             let mut payload = Vec::new();
             let got = read_exact_grow(&mut self.inner, len as usize, &mut payload)
@@ -332,10 +341,14 @@ impl<W: Write> StreamWriter<W> {
         if payload.len() > MAX_FRAME as usize {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("frame of {} bytes exceeds the {MAX_FRAME} byte limit", payload.len()),
+                format!(
+                    "frame of {} bytes exceeds the {MAX_FRAME} byte limit",
+                    payload.len()
+                ),
             ));
         }
-        self.inner.write_all(&(payload.len() as u32).to_le_bytes())?;
+        self.inner
+            .write_all(&(payload.len() as u32).to_le_bytes())?;
         self.inner.write_all(payload)?;
         self.graphs += 1;
         self.bytes += payload.len() as u64 + 4;
@@ -372,19 +385,34 @@ pub fn read_streams(paths: &[String]) -> anyhow::Result<(Schema, Vec<String>, Ve
 pub fn schema_diff(first: &Schema, other: &Schema) -> String {
     let mut d = Vec::new();
     if first.node_features != other.node_features {
-        d.push(format!("node features {:?} vs {:?}", first.node_features, other.node_features));
+        d.push(format!(
+            "node features {:?} vs {:?}",
+            first.node_features, other.node_features
+        ));
     }
     if first.edge_features != other.edge_features {
-        d.push(format!("edge features {:?} vs {:?}", first.edge_features, other.edge_features));
+        d.push(format!(
+            "edge features {:?} vs {:?}",
+            first.edge_features, other.edge_features
+        ));
     }
     if first.num_node_classes != other.num_node_classes {
-        d.push(format!("node classes {} vs {}", first.num_node_classes, other.num_node_classes));
+        d.push(format!(
+            "node classes {} vs {}",
+            first.num_node_classes, other.num_node_classes
+        ));
     }
     if first.has_node_labels != other.has_node_labels {
-        d.push(format!("node labels {} vs {}", first.has_node_labels, other.has_node_labels));
+        d.push(format!(
+            "node labels {} vs {}",
+            first.has_node_labels, other.has_node_labels
+        ));
     }
     if first.coord_names != other.coord_names {
-        d.push(format!("coordinates {:?} vs {:?}", first.coord_names, other.coord_names));
+        d.push(format!(
+            "coordinates {:?} vs {:?}",
+            first.coord_names, other.coord_names
+        ));
     }
     d.join(", ")
 }

@@ -42,7 +42,11 @@ pub fn tool_path(name: &str) -> PathBuf {
         }
     };
     let target = target.unwrap_or_else(|| root.join("target"));
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     let p = target.join(profile).join(name);
     assert!(
         p.is_file(),
@@ -59,7 +63,10 @@ pub fn golden_schema(file_name: &str) -> crate::Schema {
     } else if file_name.contains("nocloud") || file_name.contains("knn6") {
         (&["ener", "nhits"], &["x", "y", "z"])
     } else {
-        (&["ener", "nhits", "cloud_ener", "cloud_nhits"], &["x", "y", "z"])
+        (
+            &["ener", "nhits", "cloud_ener", "cloud_nhits"],
+            &["x", "y", "z"],
+        )
     };
     crate::Schema::reference(features, coords)
 }
@@ -75,7 +82,11 @@ pub fn golden_graph_files() -> Vec<PathBuf> {
         })
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no graphs_*.json in {}", golden_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no graphs_*.json in {}",
+        golden_dir().display()
+    );
     files
 }
 
@@ -84,7 +95,10 @@ pub fn graphs_from_json(text: &str) -> Result<Vec<crate::Graph>, String> {
     use serde_json::Value;
     let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let arr = v.as_array().ok_or("top level is not an array")?;
-    let int = |v: &Value, what: &str| v.as_i64().ok_or_else(|| format!("{what}: not an integer: {v}"));
+    let int = |v: &Value, what: &str| {
+        v.as_i64()
+            .ok_or_else(|| format!("{what}: not an integer: {v}"))
+    };
     let float = |v: &Value, what: &str| {
         v.as_f64()
             .map(|f| f as f32)
@@ -92,7 +106,10 @@ pub fn graphs_from_json(text: &str) -> Result<Vec<crate::Graph>, String> {
     };
     let rows = |v: &Value, what: &str| -> Result<Vec<Value>, String> {
         let mut out = Vec::new();
-        for r in v.as_array().ok_or_else(|| format!("{what}: not an array"))? {
+        for r in v
+            .as_array()
+            .ok_or_else(|| format!("{what}: not an array"))?
+        {
             match r.as_array() {
                 Some(inner) => out.extend(inner.iter().cloned()),
                 None => out.push(r.clone()),
@@ -102,17 +119,25 @@ pub fn graphs_from_json(text: &str) -> Result<Vec<crate::Graph>, String> {
     };
     let mut graphs = Vec::new();
     for (k, g) in arr.iter().enumerate() {
-        let field = |name: &str| g.get(name).ok_or_else(|| format!("graph {k}: no key {name}"));
+        let field = |name: &str| {
+            g.get(name)
+                .ok_or_else(|| format!("graph {k}: no key {name}"))
+        };
         let ei = field("edge_index")?
             .as_array()
             .ok_or_else(|| format!("graph {k}: edge_index not an array"))?;
         if ei.len() != 2 {
-            return Err(format!("graph {k}: edge_index has {} rows, expected 2", ei.len()));
+            return Err(format!(
+                "graph {k}: edge_index has {} rows, expected 2",
+                ei.len()
+            ));
         }
         let idx = |row: &Value| -> Result<Vec<u32>, String> {
             rows(row, "edge_index")?
                 .iter()
-                .map(|v| int(v, "edge_index").and_then(|i| u32::try_from(i).map_err(|e| e.to_string())))
+                .map(|v| {
+                    int(v, "edge_index").and_then(|i| u32::try_from(i).map_err(|e| e.to_string()))
+                })
                 .collect()
         };
         graphs.push(crate::Graph {
@@ -120,8 +145,14 @@ pub fn graphs_from_json(text: &str) -> Result<Vec<crate::Graph>, String> {
             dataset_id: int(field("dataset_id")?, "dataset_id")?,
             binclass: int(field("binclass")?, "binclass")?,
             num_nodes: int(field("num_nodes")?, "num_nodes")? as usize,
-            x: rows(field("x")?, "x")?.iter().map(|v| float(v, "x")).collect::<Result<_, _>>()?,
-            y: rows(field("y")?, "y")?.iter().map(|v| int(v, "y")).collect::<Result<_, _>>()?,
+            x: rows(field("x")?, "x")?
+                .iter()
+                .map(|v| float(v, "x"))
+                .collect::<Result<_, _>>()?,
+            y: rows(field("y")?, "y")?
+                .iter()
+                .map(|v| int(v, "y"))
+                .collect::<Result<_, _>>()?,
             coords: rows(field("coords")?, "coords")?
                 .iter()
                 .map(|v| int(v, "coords"))
