@@ -1,0 +1,663 @@
+//! One event's voxels to one graph, following the NEXT_GRAPHS reference rules.
+//!
+//! See `docs/VOXEL2GRAPH.md` for the rules, the edge order and every difference from the
+//! reference.
+
+use crate::neighbours::{self, Lists, Point};
+use anyhow::{bail, Result};
+use nextgnn_stream::Graph;
+use std::collections::HashMap;
+
+/// How edges are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeMode {
+    /// The 26 lattice neighbours (distance <= sqrt 3), the reference's `classic`.
+    Classic,
+    /// The k nearest neighbours of every node (union, made undirected).
+    Knn,
+    /// Every pair of nodes.
+    All,
+    /// Edges of the 3-D Delaunay triangulation.
+    Delaunay,
+}
+
+/// What to do with two voxels at the same coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDuplicate {
+    /// Fail with an error naming the event and rows (the reference raises too).
+    Error,
+    /// Merge them into one node (features summed, label of the more energetic).
+    Merge,
+    /// Skip the event.
+    Skip,
+}
+
+/// Graph construction settings (the reference's configuration keys).
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    /// Edge construction.
+    pub edges: EdgeMode,
+    /// Neighbours per node in kNN mode (`num_neigh`).
+    pub k: usize,
+    /// Largest accepted neighbour distance in kNN mode.
+    pub max_dist: f64,
+    /// One direction per accepted neighbour instead of both.
+    pub directed: bool,
+    /// Divide each feature column by its event sum.
+    pub norm: bool,
+    /// Append the two cloud features.
+    pub cloud_info: bool,
+    /// Map segclass 1..7 to 1..4 before labelling.
+    pub simplify_segclass: bool,
+    /// Duplicate voxel policy.
+    pub on_duplicate: OnDuplicate,
+    /// Segclass value of class 0 (1 for MCVoxels, 0 for the old Voxels format).
+    pub segclass_base: i64,
+    /// Node classes; labels must lie in 0..num_classes.
+    pub num_classes: u32,
+    /// Feature column names, for messages.
+    pub feature_names: Vec<String>,
+    /// Label column name, for messages.
+    pub label_name: String,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            edges: EdgeMode::Knn,
+            k: 6,
+            max_dist: f64::INFINITY,
+            directed: false,
+            norm: true,
+            cloud_info: false,
+            simplify_segclass: false,
+            on_duplicate: OnDuplicate::Error,
+            segclass_base: 1,
+            num_classes: 3,
+            feature_names: vec!["ener".into(), "nhits".into()],
+            label_name: "segclass".into(),
+        }
+    }
+}
+
+/// Columns the cloud features need: `ener`, `nhits`, `cloud_ener` and the `cloud` label per voxel.
+#[derive(Debug, Clone, Default)]
+pub struct CloudColumns {
+    /// Voxel energy (`ener`).
+    pub ener: Vec<f64>,
+    /// Voxel hit count (`nhits`).
+    pub nhits: Vec<f64>,
+    /// Energy of the voxel's cloud (`cloud_ener`).
+    pub cloud_ener: Vec<f64>,
+    /// Cloud label per voxel, as an id unique within the event.
+    pub cloud: Vec<u32>,
+}
+
+/// One event's voxels as read from the table, in table order.
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    /// Group key (`dataset_id`).
+    pub dataset_id: i64,
+    /// First value of the event's `binclass`.
+    pub binclass: i64,
+    /// Coordinates as stored, padded with zeros to three.
+    pub points: Vec<Point>,
+    /// Number of coordinate columns actually used (1..=3).
+    pub ncoords: usize,
+    /// Feature columns, one vector per feature.
+    pub features: Vec<Vec<f64>>,
+    /// Raw label column (segclass); empty when unlabelled.
+    pub labels: Vec<i64>,
+    /// Cloud columns when cloud features are asked for.
+    pub cloud: Option<CloudColumns>,
+    /// Table row of each voxel, for messages.
+    pub rows: Vec<u64>,
+}
+
+/// Why an event gave no graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// The graph has no edges (the reference drops it too).
+    NoEdges,
+    /// A duplicate voxel with `--on-duplicate skip`.
+    Duplicate,
+    /// The Delaunay triangulation does not exist (fewer than 4 points, or all coplanar).
+    Degenerate,
+}
+
+impl SkipReason {
+    /// Short description for the summary line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NoEdges => "no edges",
+            SkipReason::Duplicate => "duplicate voxel",
+            SkipReason::Degenerate => "no Delaunay triangulation",
+        }
+    }
+}
+
+/// Result of building one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A graph to write.
+    Graph(Graph),
+    /// The event gives no graph, and why.
+    Skipped(SkipReason),
+}
+
+/// The simplification of reconstruction labels: 1..3 kept, 4..6 folded onto 1..3, 7 -> 4.
+pub fn simplify_segclass(s: i64) -> Option<i64> {
+    match s {
+        1 | 4 => Some(1),
+        2 | 5 => Some(2),
+        3 | 6 => Some(3),
+        7 => Some(4),
+        _ => None,
+    }
+}
+
+/// The sum numpy computes for a contiguous float64 array (pairwise, 8-way unrolled blocks of 128).
+///
+/// Normalisation divides by this sum; using numpy's order keeps features bit-identical to the
+/// reference for events of any size, not only those where the order happens not to matter.
+pub fn numpy_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        let mut r = -0.0;
+        for &v in a {
+            r += v;
+        }
+        r
+    } else if n <= 128 {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - (n % 8) {
+            for j in 0..8 {
+                r[j] += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        while i < n {
+            res += a[i];
+            i += 1;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        numpy_sum(&a[..n2]) + numpy_sum(&a[n2..])
+    }
+}
+
+/// Builds the event's graph, or says why there is none; errors name the row and column.
+pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> {
+    check_finite(ev, cfg)?;
+    let (map, dup) = neighbours::grid(&ev.points);
+    let merged;
+    let (ev, map) = match dup {
+        None => (ev, map),
+        Some((a, b)) => match cfg.on_duplicate {
+            OnDuplicate::Skip => return Ok(Outcome::Skipped(SkipReason::Duplicate)),
+            OnDuplicate::Error => {
+                let p = &ev.points[a as usize][..ev.ncoords];
+                bail!(
+                    "duplicate voxel at {p:?}: rows {} and {} (distance 0; the reference fails here too; \
+                     use --on-duplicate merge or skip)",
+                    ev.rows[a as usize],
+                    ev.rows[b as usize]
+                );
+            }
+            OnDuplicate::Merge => {
+                merged = merge_duplicates(ev);
+                let (m, _) = neighbours::grid(&merged.points);
+                (&merged, m)
+            }
+        },
+    };
+    let n = ev.points.len();
+    let y = labels(ev, cfg)?;
+
+    // Node features: each column over its event sum in f64, then rounded to f32.
+    let nf = ev.features.len();
+    let ncloud = if ev.cloud.is_some() { 2 } else { 0 };
+    let width = nf + ncloud;
+    let mut x = vec![0f32; n * width];
+    let mut first = Vec::new();
+    for (f, col) in ev.features.iter().enumerate() {
+        let scaled: Vec<f64> = if cfg.norm {
+            let s = numpy_sum(col);
+            if s == 0.0 {
+                bail!(
+                    "column {} sums to 0 over the event, so it cannot be normalised (use --no-norm)",
+                    cfg.feature_names[f]
+                );
+            }
+            col.iter().map(|v| v / s).collect()
+        } else {
+            col.clone()
+        };
+        for (i, v) in scaled.iter().enumerate() {
+            x[i * width + f] = *v as f32;
+        }
+        if f == 0 {
+            first = scaled;
+        }
+    }
+    if let Some(c) = &ev.cloud {
+        let se = numpy_sum(&c.ener);
+        let sn = numpy_sum(&c.nhits);
+        if se == 0.0 || sn == 0.0 {
+            let col = if se == 0.0 { "ener" } else { "nhits" };
+            bail!(
+                "column {col} sums to 0 over the event, so the cloud fractions cannot be computed"
+            );
+        }
+        let mut per_cloud: HashMap<u32, f64> = HashMap::new();
+        for (i, &cl) in c.cloud.iter().enumerate() {
+            *per_cloud.entry(cl).or_insert(0.0) += c.nhits[i];
+        }
+        for i in 0..n {
+            x[i * width + nf] = (c.cloud_ener[i] / se) as f32;
+            x[i * width + nf + 1] = (per_cloud[&c.cloud[i]] / sn) as f32;
+        }
+    }
+
+    let pairs = match cfg.edges {
+        EdgeMode::Classic => Pairs::Lists(neighbours::classic(&ev.points, &map)),
+        EdgeMode::Knn => Pairs::Lists(neighbours::knn(&ev.points, cfg.k, cfg.max_dist)),
+        EdgeMode::All => Pairs::Sorted(all_pairs(&ev.points)),
+        EdgeMode::Delaunay => match crate::delaunay::edges(&ev.points, ev.ncoords)? {
+            Some(p) => Pairs::Sorted(p),
+            None => return Ok(Outcome::Skipped(SkipReason::Degenerate)),
+        },
+    };
+    let edges = match &pairs {
+        Pairs::Lists(l) => emit_reference_order(l, cfg.directed),
+        Pairs::Sorted(p) => emit_sorted_pairs(p, cfg.directed),
+    };
+    if edges.is_empty() {
+        return Ok(Outcome::Skipped(SkipReason::NoEdges));
+    }
+    let ne = edges.len();
+    let mut g = Graph {
+        fnum,
+        dataset_id: ev.dataset_id,
+        binclass: ev.binclass,
+        num_nodes: n,
+        x,
+        y,
+        coords: Vec::with_capacity(n * ev.ncoords),
+        src: Vec::with_capacity(ne),
+        dst: Vec::with_capacity(ne),
+        edge_attr: Vec::with_capacity(ne * 2),
+        edge_weight: Vec::with_capacity(ne),
+    };
+    for p in &ev.points {
+        g.coords.extend_from_slice(&p[..ev.ncoords]);
+    }
+    for (a, b, d2) in edges {
+        // The reference's distance is scipy's sqrt of the squared distance in f64; for integer
+        // coordinates that is sqrt of an exact integer, so every value below is bit-identical.
+        let d = (d2 as f64).sqrt();
+        let grad = (first[a as usize] - first[b as usize]).abs() / d;
+        g.src.push(a);
+        g.dst.push(b);
+        g.edge_attr.push(d as f32);
+        g.edge_attr.push(grad as f32);
+        g.edge_weight.push((1.0 / d) as f32);
+    }
+    Ok(Outcome::Graph(g))
+}
+
+enum Pairs {
+    Lists(Lists),
+    Sorted(Vec<(u32, u32, i64)>),
+}
+
+fn check_finite(ev: &Event, cfg: &BuildConfig) -> Result<()> {
+    let bad = |v: f64| {
+        if v.is_nan() {
+            Some("NaN")
+        } else if v.is_infinite() {
+            Some("infinite")
+        } else {
+            None
+        }
+    };
+    for (f, col) in ev.features.iter().enumerate() {
+        if let Some((i, what)) = col
+            .iter()
+            .enumerate()
+            .find_map(|(i, &v)| bad(v).map(|w| (i, w)))
+        {
+            bail!(
+                "row {}: column {} is {what}",
+                ev.rows[i],
+                cfg.feature_names[f]
+            );
+        }
+    }
+    if let Some(c) = &ev.cloud {
+        for (name, col) in [
+            ("ener", &c.ener),
+            ("nhits", &c.nhits),
+            ("cloud_ener", &c.cloud_ener),
+        ] {
+            if let Some((i, what)) = col
+                .iter()
+                .enumerate()
+                .find_map(|(i, &v)| bad(v).map(|w| (i, w)))
+            {
+                bail!("row {}: column {name} is {what}", ev.rows[i]);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn labels(ev: &Event, cfg: &BuildConfig) -> Result<Vec<i64>> {
+    let mut y = Vec::with_capacity(ev.labels.len());
+    for (i, &s) in ev.labels.iter().enumerate() {
+        let s2 = if cfg.simplify_segclass {
+            match simplify_segclass(s) {
+                Some(v) => v,
+                None => bail!(
+                    "row {}: {} {s} is outside 1..7, which --simplify-segclass maps",
+                    ev.rows[i],
+                    cfg.label_name
+                ),
+            }
+        } else {
+            s
+        };
+        let v = s2 - cfg.segclass_base;
+        if v < 0 || v >= cfg.num_classes as i64 {
+            bail!(
+                "row {}: {} {s} gives class {v}, outside 0..{} (segclass base {}; see --segclass-base and --num-classes)",
+                ev.rows[i],
+                cfg.label_name,
+                cfg.num_classes,
+                cfg.segclass_base
+            );
+        }
+        y.push(v);
+    }
+    Ok(y)
+}
+
+/// Merges voxels with equal coordinates into the first one: features and cloud columns summed
+/// where additive (ener, nhits), label and cloud of the row with the largest first feature.
+fn merge_duplicates(ev: &Event) -> Event {
+    let mut out = Event {
+        dataset_id: ev.dataset_id,
+        binclass: ev.binclass,
+        ncoords: ev.ncoords,
+        features: vec![Vec::new(); ev.features.len()],
+        cloud: ev.cloud.as_ref().map(|_| CloudColumns::default()),
+        ..Default::default()
+    };
+    let mut at: HashMap<Point, usize> = HashMap::new();
+    // Largest first-feature value seen for each kept node, to pick its label.
+    let mut lead: Vec<f64> = Vec::new();
+    for i in 0..ev.points.len() {
+        let lead_i = ev.features.first().map_or(0.0, |c| c[i]);
+        if let Some(&k) = at.get(&ev.points[i]) {
+            for (f, col) in ev.features.iter().enumerate() {
+                out.features[f][k] += col[i];
+            }
+            if let (Some(src), Some(dst)) = (&ev.cloud, &mut out.cloud) {
+                dst.ener[k] += src.ener[i];
+                dst.nhits[k] += src.nhits[i];
+            }
+            if lead_i > lead[k] {
+                lead[k] = lead_i;
+                if !ev.labels.is_empty() {
+                    out.labels[k] = ev.labels[i];
+                }
+                if let (Some(src), Some(dst)) = (&ev.cloud, &mut out.cloud) {
+                    dst.cloud[k] = src.cloud[i];
+                    dst.cloud_ener[k] = src.cloud_ener[i];
+                }
+            }
+            continue;
+        }
+        at.insert(ev.points[i], out.points.len());
+        out.points.push(ev.points[i]);
+        out.rows.push(ev.rows[i]);
+        lead.push(lead_i);
+        for (f, col) in ev.features.iter().enumerate() {
+            out.features[f].push(col[i]);
+        }
+        if !ev.labels.is_empty() {
+            out.labels.push(ev.labels[i]);
+        }
+        if let (Some(src), Some(dst)) = (&ev.cloud, &mut out.cloud) {
+            dst.ener.push(src.ener[i]);
+            dst.nhits.push(src.nhits[i]);
+            dst.cloud_ener.push(src.cloud_ener[i]);
+            dst.cloud.push(src.cloud[i]);
+        }
+    }
+    out
+}
+
+fn all_pairs(points: &[Point]) -> Vec<(u32, u32, i64)> {
+    let n = points.len();
+    let mut out = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for a in 0..n {
+        for b in a + 1..n {
+            out.push((
+                a as u32,
+                b as u32,
+                neighbours::dist2(&points[a], &points[b]),
+            ));
+        }
+    }
+    out
+}
+
+/// Pairs a < b in ascending order: (a, b), (b, a) each, or (a, b) only when directed.
+fn emit_sorted_pairs(pairs: &[(u32, u32, i64)], directed: bool) -> Vec<(u32, u32, i64)> {
+    let mut out = Vec::with_capacity(pairs.len() * if directed { 1 } else { 2 });
+    for &(a, b, d2) in pairs {
+        out.push((a, b, d2));
+        if !directed {
+            out.push((b, a, d2));
+        }
+    }
+    out
+}
+
+/// Emits edges in the order the reference's insertion-ordered graph gives, for these neighbour lists.
+///
+/// Nodes 0..N add an edge to each accepted neighbour in list order (an existing edge is kept
+/// where it is); a node joins the node list the first time it takes part in an edge, the querying
+/// node before the neighbour, and keeps its neighbours in the order its edges were added. The
+/// walk then visits the node list and, for each neighbour not visited yet as a node, emits
+/// (a, b) then (b, a). Directed: each node's own accepted neighbours, (a, b) only, same walk.
+pub fn emit_reference_order(lists: &Lists, directed: bool) -> Vec<(u32, u32, i64)> {
+    let n = lists.len();
+    let mut adj: Vec<Vec<(u32, i64)>> = vec![Vec::new(); n];
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    let mut listed = vec![false; n];
+    let mut touch = |v: u32, order: &mut Vec<u32>| {
+        if !listed[v as usize] {
+            listed[v as usize] = true;
+            order.push(v);
+        }
+    };
+    for a in 0..n {
+        for (b, d2) in lists.of(a) {
+            if adj[a].iter().any(|&(c, _)| c == b) {
+                continue;
+            }
+            touch(a as u32, &mut order);
+            touch(b, &mut order);
+            adj[a].push((b, d2));
+            if !directed {
+                adj[b as usize].push((a as u32, d2));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(lists.nbr.len() * 2);
+    let mut walked = vec![false; n];
+    for &a in &order {
+        for &(b, d2) in &adj[a as usize] {
+            if directed {
+                out.push((a, b, d2));
+            } else if !walked[b as usize] {
+                out.push((a, b, d2));
+                out.push((b, a, d2));
+            }
+        }
+        walked[a as usize] = true;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numpy_sum_matches_known_pairwise_results() {
+        // Values where sequential and pairwise summation differ in the last bit.
+        let v: Vec<f64> = (0..300)
+            .map(|i| 0.1 * (i as f64) + 1e-3 / (i as f64 + 1.0))
+            .collect();
+        let seq: f64 = v.iter().sum();
+        let pw = numpy_sum(&v);
+        assert!((pw - seq).abs() < 1e-9);
+        // Block structure: for n <= 128 the 8 accumulators combine as ((0+1)+(2+3))+((4+5)+(6+7)).
+        let w: Vec<f64> = (0..16).map(|i| i as f64).collect();
+        assert_eq!(numpy_sum(&w), 120.0);
+        assert_eq!(numpy_sum(&[]), 0.0);
+        assert_eq!(numpy_sum(&[1.5, 2.5]), 4.0);
+    }
+
+    #[test]
+    fn simplify_map_is_the_reference_one() {
+        let got: Vec<_> = (0..9).map(simplify_segclass).collect();
+        assert_eq!(
+            got,
+            vec![
+                None,
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(1),
+                Some(2),
+                Some(3),
+                Some(4),
+                None
+            ]
+        );
+    }
+
+    fn lists(v: &[&[u32]]) -> Lists {
+        let mut l = Lists {
+            off: vec![0],
+            ..Default::default()
+        };
+        for row in v {
+            for &b in *row {
+                l.nbr.push(b);
+                l.d2.push(1);
+            }
+            l.off.push(l.nbr.len() as u32);
+        }
+        l
+    }
+
+    #[test]
+    fn reference_order_walks_first_touched_nodes() {
+        // 0 - 2, 0 - 1, 1 - 3; node 2 enters the node list before node 1.
+        let l = lists(&[&[2, 1], &[0, 3], &[0], &[1]]);
+        let e: Vec<(u32, u32)> = emit_reference_order(&l, false)
+            .iter()
+            .map(|&(a, b, _)| (a, b))
+            .collect();
+        assert_eq!(e, vec![(0, 2), (2, 0), (0, 1), (1, 0), (1, 3), (3, 1)]);
+        let d: Vec<(u32, u32)> = emit_reference_order(&l, true)
+            .iter()
+            .map(|&(a, b, _)| (a, b))
+            .collect();
+        assert_eq!(d, vec![(0, 2), (0, 1), (2, 0), (1, 0), (1, 3), (3, 1)]);
+    }
+
+    fn event(points: Vec<Point>, ener: Vec<f64>) -> Event {
+        let n = points.len();
+        Event {
+            dataset_id: 7,
+            binclass: 1,
+            ncoords: 3,
+            features: vec![ener, vec![1.0; n]],
+            labels: vec![1; n],
+            rows: (0..n as u64).collect(),
+            points,
+            cloud: None,
+        }
+    }
+
+    #[test]
+    fn knn_with_fewer_nodes_than_k_connects_all() {
+        let ev = event(vec![[0, 0, 0], [5, 0, 0], [0, 9, 0]], vec![1.0, 2.0, 3.0]);
+        let Outcome::Graph(g) = build_graph(&ev, &BuildConfig::default(), 3).unwrap() else {
+            panic!("expected a graph")
+        };
+        assert_eq!(g.num_edges(), 6);
+        assert_eq!(g.fnum, 3);
+        assert_eq!((g.src[0], g.dst[0]), (0, 1));
+        assert_eq!(g.edge_attr[0], 5.0);
+        assert_eq!(
+            g.edge_attr[1],
+            ((1.0f64 / 6.0 - 2.0 / 6.0).abs() / 5.0) as f32
+        );
+        assert_eq!(g.edge_weight[0], 0.2f32);
+    }
+
+    #[test]
+    fn duplicates_error_skip_and_merge() {
+        let ev = event(vec![[0, 0, 0], [1, 0, 0], [0, 0, 0]], vec![1.0, 2.0, 3.0]);
+        let mut cfg = BuildConfig {
+            edges: EdgeMode::Classic,
+            ..Default::default()
+        };
+        let err = build_graph(&ev, &cfg, 0).unwrap_err().to_string();
+        assert!(err.contains("rows 0 and 2"), "{err}");
+        cfg.on_duplicate = OnDuplicate::Skip;
+        assert_eq!(
+            build_graph(&ev, &cfg, 0).unwrap(),
+            Outcome::Skipped(SkipReason::Duplicate)
+        );
+        cfg.on_duplicate = OnDuplicate::Merge;
+        let Outcome::Graph(g) = build_graph(&ev, &cfg, 0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(g.num_nodes, 2);
+        // Energies 1 + 3 merged over a total of 6.
+        assert_eq!(g.x[0], (4.0f64 / 6.0) as f32);
+        assert_eq!(g.x[1], (2.0f64 / 3.0) as f32);
+    }
+
+    #[test]
+    fn isolated_voxels_give_no_graph_and_bad_values_fail() {
+        let ev = event(vec![[0, 0, 0], [5, 0, 0]], vec![1.0, 2.0]);
+        let cfg = BuildConfig {
+            edges: EdgeMode::Classic,
+            ..Default::default()
+        };
+        assert_eq!(
+            build_graph(&ev, &cfg, 0).unwrap(),
+            Outcome::Skipped(SkipReason::NoEdges)
+        );
+        let nan = event(vec![[0, 0, 0], [1, 0, 0]], vec![1.0, f64::NAN]);
+        let err = build_graph(&nan, &cfg, 0).unwrap_err().to_string();
+        assert_eq!(err, "row 1: column ener is NaN");
+        let zero = event(vec![[0, 0, 0], [1, 0, 0]], vec![0.0, 0.0]);
+        let err = build_graph(&zero, &cfg, 0).unwrap_err().to_string();
+        assert!(err.contains("column ener sums to 0"), "{err}");
+    }
+}

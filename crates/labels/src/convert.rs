@@ -1,0 +1,517 @@
+//! Label files to a graph stream: reading in chunks, grouping by event, parallel graph building.
+
+use crate::build::{build_graph, BuildConfig, CloudColumns, Event, Outcome, SkipReason};
+use crate::h5table::{open_file, Block, ColumnData, ColumnType, Table};
+use anyhow::{bail, Context, Result};
+use nextgnn_stream::{Graph, Schema};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Which segclass value is class 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegclassBase {
+    /// 0 for a table named `Voxels` (the old NEXT_SPARSECONVNET format, segclass 0..2), else 1.
+    Auto,
+    /// This value is class 0.
+    Fixed(i64),
+}
+
+/// Everything voxel2graph needs to know (the reference configuration plus I/O).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Label files, in output order.
+    pub inputs: Vec<PathBuf>,
+    /// Table path inside each file.
+    pub table: String,
+    /// Event id column.
+    pub id: String,
+    /// Feature columns.
+    pub features: Vec<String>,
+    /// Label column; None for unlabelled graphs.
+    pub label: Option<String>,
+    /// Coordinate columns (1 to 3, integers).
+    pub coords: Vec<String>,
+    /// Event class column.
+    pub binclass: String,
+    /// File number for every input, instead of parsing it from the file name.
+    pub fnum: Option<i64>,
+    /// Segclass offset rule.
+    pub segclass_base: SegclassBase,
+    /// Graph construction (feature names and label name are filled in from the fields above).
+    pub build: BuildConfig,
+    /// Rows read per HDF5 request (whole events are kept together).
+    pub batch_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            inputs: Vec::new(),
+            table: "DATASET/MCVoxels".into(),
+            id: "dataset_id".into(),
+            features: vec!["ener".into(), "nhits".into()],
+            label: Some("segclass".into()),
+            coords: vec!["x".into(), "y".into(), "z".into()],
+            binclass: "binclass".into(),
+            fnum: None,
+            segclass_base: SegclassBase::Auto,
+            build: BuildConfig::default(),
+            batch_rows: 1 << 16,
+        }
+    }
+}
+
+/// Counts for the one-line summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Rows (voxels) read.
+    pub voxels: u64,
+    /// Events read.
+    pub events: u64,
+    /// Graphs written.
+    pub written: u64,
+    /// Events without a graph, by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Warnings printed (empty tables, unordered tables).
+    pub warnings: Vec<String>,
+}
+
+impl Summary {
+    /// `voxel2graph: 1 file, 318 voxels, 6 events read, 6 graphs written, 0 skipped`.
+    pub fn line(&self) -> String {
+        let skipped: u64 = self.skipped.values().sum();
+        let why = if skipped == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                self.skipped
+                    .iter()
+                    .map(|(r, n)| format!("{n} {}", r.describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        format!(
+            "voxel2graph: {} file{}, {} voxels, {} events read, {} graphs written, {skipped} skipped{why}",
+            self.files,
+            if self.files == 1 { "" } else { "s" },
+            self.voxels,
+            self.events,
+            self.written
+        )
+    }
+}
+
+/// The stream schema these options produce.
+pub fn schema(opts: &Options) -> Schema {
+    let mut node_features = opts.features.clone();
+    if opts.build.cloud_info {
+        node_features.push("cloud_ener".into());
+        node_features.push("cloud_nhits".into());
+    }
+    Schema {
+        node_features,
+        edge_features: vec!["distance".into(), format!("{}_gradient", opts.features[0])],
+        num_node_classes: if opts.label.is_some() {
+            opts.build.num_classes
+        } else {
+            0
+        },
+        has_node_labels: opts.label.is_some(),
+        coord_names: opts.coords.clone(),
+    }
+}
+
+/// File number from the name: the integer in the second-to-last `_` token (`nexus_label_0_tag.h5` -> 0).
+pub fn fnum_from_name(path: &Path) -> Result<i64> {
+    let base = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let toks: Vec<&str> = base.split('_').collect();
+    let tok = if toks.len() >= 2 {
+        toks[toks.len() - 2]
+    } else {
+        ""
+    };
+    tok.parse::<i64>().map_err(|_| {
+        anyhow::anyhow!(
+            "{}: cannot take the file number from the name (the reference reads the integer in the \
+             second-to-last '_' token, e.g. nexus_label_3_tag.h5 -> 3; found {tok:?}); pass --fnum N",
+            path.display()
+        )
+    })
+}
+
+/// The files of task `task` out of `tasks`: every file whose index modulo `tasks` is `task`.
+pub fn task_share(files: Vec<PathBuf>, task: usize, tasks: usize) -> Result<Vec<PathBuf>> {
+    if tasks == 0 {
+        bail!("--tasks must be at least 1");
+    }
+    if task >= tasks {
+        bail!("--task-id {task} must be smaller than --tasks {tasks} (task ids count from 0)");
+    }
+    Ok(files
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % tasks == task)
+        .map(|(_, f)| f)
+        .collect())
+}
+
+/// Column positions inside a block read with [`Plan::names`].
+struct Plan {
+    names: Vec<String>,
+    coords: Vec<usize>,
+    features: Vec<usize>,
+    label: Option<usize>,
+    binclass: usize,
+    cloud: Option<[usize; 4]>,
+}
+
+impl Plan {
+    fn new(table: &Table, opts: &Options) -> Result<Plan> {
+        let mut names: Vec<String> = Vec::new();
+        let mut idx = |n: &str| -> usize {
+            if let Some(p) = names.iter().position(|m| m == n) {
+                p
+            } else {
+                names.push(n.to_string());
+                names.len() - 1
+            }
+        };
+        let numeric = |n: &str, what: &str| -> Result<()> {
+            let c = table.column(n)?;
+            match c.ty {
+                ColumnType::Int(_) | ColumnType::UInt(_) | ColumnType::Float(_) => Ok(()),
+                t => bail!("{}: column {n} ({what}) is {t}, not a number", table.what()),
+            }
+        };
+        let integer = |n: &str, what: &str| -> Result<()> {
+            let c = table.column(n)?;
+            match c.ty {
+                ColumnType::Int(_) | ColumnType::UInt(_) => Ok(()),
+                t => bail!(
+                    "{}: column {n} ({what}) is {t}; it must hold integers",
+                    table.what()
+                ),
+            }
+        };
+        integer(&opts.id, "event id")?;
+        let coords = opts
+            .coords
+            .iter()
+            .map(|c| integer(c, "voxel coordinate (bin index)").map(|_| idx(c)))
+            .collect::<Result<Vec<_>>>()?;
+        let features = opts
+            .features
+            .iter()
+            .map(|c| numeric(c, "feature").map(|_| idx(c)))
+            .collect::<Result<Vec<_>>>()?;
+        let label = match &opts.label {
+            Some(l) => {
+                numeric(l, "label")?;
+                Some(idx(l))
+            }
+            None => None,
+        };
+        numeric(&opts.binclass, "event class")?;
+        let binclass = idx(&opts.binclass);
+        let cloud = if opts.build.cloud_info {
+            if table.column("cloud").is_err() {
+                bail!(
+                    "{}: --cloud-info needs a cloud column, and there is none (columns: {})",
+                    table.what(),
+                    table
+                        .columns()
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !matches!(
+                table.column("cloud")?.ty,
+                ColumnType::Str(_) | ColumnType::Int(_) | ColumnType::UInt(_)
+            ) {
+                bail!(
+                    "{}: column cloud must hold labels (strings or integers)",
+                    table.what()
+                );
+            }
+            numeric("cloud_ener", "cloud energy")?;
+            numeric("ener", "energy")?;
+            numeric("nhits", "hit count")?;
+            Some([idx("ener"), idx("nhits"), idx("cloud_ener"), idx("cloud")])
+        } else {
+            None
+        };
+        Ok(Plan {
+            names,
+            coords,
+            features,
+            label,
+            binclass,
+            cloud,
+        })
+    }
+
+    /// Builds the event whose rows are `lo..hi` of `block`; `rows` maps them to table rows.
+    fn event(&self, block: &Block, id: i64, lo: usize, hi: usize, rows: Vec<u64>) -> Result<Event> {
+        let col = |k: usize| &block.columns[k];
+        let ncoords = self.coords.len();
+        let mut points = vec![[0i64; 3]; hi - lo];
+        for (d, &k) in self.coords.iter().enumerate() {
+            let ColumnData::Int(v) = col(k) else {
+                unreachable!("coordinates are checked to be integers")
+            };
+            for (p, &c) in points.iter_mut().zip(&v[lo..hi]) {
+                p[d] = c;
+            }
+        }
+        let f64s = |k: usize| -> Vec<f64> { (lo..hi).map(|i| col(k).f64_at(i)).collect() };
+        let features = self.features.iter().map(|&k| f64s(k)).collect();
+        let labels = match self.label {
+            None => Vec::new(),
+            Some(k) => match col(k) {
+                ColumnData::Int(v) => v[lo..hi].to_vec(),
+                c => (lo..hi)
+                    .map(|i| {
+                        let v = c.f64_at(i);
+                        if v.fract() == 0.0 && v.is_finite() {
+                            Ok(v as i64)
+                        } else {
+                            bail!(
+                                "row {}: column {} is {v}, not an integer class",
+                                rows[i - lo],
+                                self.names[k]
+                            )
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            },
+        };
+        let binclass = {
+            let v = col(self.binclass).f64_at(lo);
+            if v.fract() != 0.0 || !v.is_finite() {
+                bail!(
+                    "row {}: column {} is {v}, not an integer class",
+                    rows[0],
+                    self.names[self.binclass]
+                );
+            }
+            v as i64
+        };
+        let cloud = self.cloud.map(|[e, n, ce, cl]| {
+            let mut ids: HashMap<&[u8], u32> = HashMap::new();
+            let mut keys: HashMap<i64, u32> = HashMap::new();
+            let cloud = (lo..hi)
+                .map(|i| match col(cl) {
+                    ColumnData::Str { .. } => {
+                        let next = ids.len() as u32;
+                        *ids.entry(col(cl).str_at(i)).or_insert(next)
+                    }
+                    ColumnData::Int(v) => {
+                        let next = keys.len() as u32;
+                        *keys.entry(v[i]).or_insert(next)
+                    }
+                    ColumnData::Float(_) => unreachable!("checked"),
+                })
+                .collect();
+            CloudColumns {
+                ener: f64s(e),
+                nhits: f64s(n),
+                cloud_ener: f64s(ce),
+                cloud,
+            }
+        });
+        Ok(Event {
+            dataset_id: id,
+            binclass,
+            points,
+            ncoords,
+            features,
+            labels,
+            cloud,
+            rows,
+        })
+    }
+}
+
+/// An event's rows in the table: runs of (start, length), usually exactly one.
+struct Span {
+    id: i64,
+    runs: Vec<(usize, usize)>,
+    rows: usize,
+}
+
+/// Reads the id column in chunks and groups rows by id, ascending (as pandas groupby does).
+///
+/// Returns the spans and whether the table is ordered (every id one contiguous run, ascending),
+/// in which case a batch of events is one contiguous row range.
+fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)> {
+    let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+    let mut start = 0;
+    while start < table.nrows() {
+        let count = chunk.min(table.nrows() - start);
+        let block = table.read(&[id], start, count)?;
+        let ColumnData::Int(ids) = &block.columns[0] else {
+            unreachable!("id column is integer")
+        };
+        for (i, &v) in ids.iter().enumerate() {
+            match runs.last_mut() {
+                Some((last, _, len)) if *last == v => *len += 1,
+                _ => runs.push((v, start + i, 1)),
+            }
+        }
+        start += count;
+    }
+    let ordered = runs.windows(2).all(|w| w[0].0 < w[1].0);
+    if ordered {
+        return Ok((
+            runs.into_iter()
+                .map(|(id, s, l)| Span {
+                    id,
+                    runs: vec![(s, l)],
+                    rows: l,
+                })
+                .collect(),
+            true,
+        ));
+    }
+    let mut by_id: BTreeMap<i64, Span> = BTreeMap::new();
+    for (id, s, l) in runs {
+        let span = by_id.entry(id).or_insert_with(|| Span {
+            id,
+            runs: Vec::new(),
+            rows: 0,
+        });
+        span.runs.push((s, l));
+        span.rows += l;
+    }
+    Ok((by_id.into_values().collect(), false))
+}
+
+/// Converts every input, writing graphs through `write` in (file, dataset_id) order.
+///
+/// Graphs are built in parallel (rayon) per batch of events; the order never depends on the
+/// number of threads. `progress` is advanced by events.
+pub fn convert(
+    opts: &Options,
+    progress: &indicatif::ProgressBar,
+    mut write: impl FnMut(&Graph) -> Result<()>,
+) -> Result<Summary> {
+    if opts.features.is_empty() {
+        bail!("--features needs at least one column");
+    }
+    if opts.coords.is_empty() || opts.coords.len() > 3 {
+        bail!("--coords needs 1 to 3 columns, got {}", opts.coords.len());
+    }
+    let mut summary = Summary::default();
+    for path in &opts.inputs {
+        let name = path.display().to_string();
+        let fnum = match opts.fnum {
+            Some(f) => f,
+            None => fnum_from_name(path)?,
+        };
+        let file = open_file(path)?;
+        let table = Table::open(&file, &name, &opts.table)?;
+        let plan = Plan::new(&table, opts)?;
+        let mut cfg = opts.build.clone();
+        cfg.feature_names = opts.features.clone();
+        cfg.label_name = opts.label.clone().unwrap_or_default();
+        cfg.segclass_base = match opts.segclass_base {
+            SegclassBase::Fixed(b) => b,
+            SegclassBase::Auto => {
+                if table.path().rsplit('/').next() == Some("Voxels") {
+                    0
+                } else {
+                    1
+                }
+            }
+        };
+        summary.files += 1;
+        if table.nrows() == 0 {
+            let w = format!(
+                "warning: {name}: table {} is empty: no events",
+                table.path()
+            );
+            eprintln!("{w}");
+            summary.warnings.push(w);
+            continue;
+        }
+        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1) * 4)?;
+        if !ordered {
+            let w = format!(
+                "warning: {name}: table {} is not ordered by {}; events are gathered row run by row run (slower)",
+                table.path(),
+                opts.id
+            );
+            eprintln!("{w}");
+            summary.warnings.push(w);
+        }
+        progress.inc_length(spans.len() as u64);
+        let names: Vec<&str> = plan.names.iter().map(|s| s.as_str()).collect();
+        let mut first = 0;
+        while first < spans.len() {
+            let mut last = first;
+            let mut rows = spans[first].rows;
+            while last + 1 < spans.len() && rows + spans[last + 1].rows <= opts.batch_rows {
+                last += 1;
+                rows += spans[last].rows;
+            }
+            let batch = &spans[first..=last];
+            let block = if ordered {
+                table.read(&names, batch[0].runs[0].0, rows)?
+            } else {
+                let mut b = Block::default();
+                for s in batch {
+                    for &(st, len) in &s.runs {
+                        b.append(table.read(&names, st, len)?);
+                    }
+                }
+                b
+            };
+            let mut offsets = Vec::with_capacity(batch.len());
+            let mut at = 0;
+            for s in batch {
+                offsets.push(at);
+                at += s.rows;
+            }
+            let outcomes: Vec<Result<Outcome>> = batch
+                .par_iter()
+                .zip(offsets.par_iter())
+                .map(|(s, &lo)| {
+                    let rows: Vec<u64> = s
+                        .runs
+                        .iter()
+                        .flat_map(|&(st, len)| (st..st + len).map(|r| r as u64))
+                        .collect();
+                    let ev = plan.event(&block, s.id, lo, lo + s.rows, rows)?;
+                    build_graph(&ev, &cfg, fnum)
+                })
+                .collect();
+            for (s, out) in batch.iter().zip(outcomes) {
+                let out = out.with_context(|| {
+                    format!("{name}: table {}, event {} {}", table.path(), opts.id, s.id)
+                })?;
+                summary.events += 1;
+                summary.voxels += s.rows as u64;
+                match out {
+                    Outcome::Graph(g) => {
+                        write(&g)?;
+                        summary.written += 1;
+                    }
+                    Outcome::Skipped(r) => *summary.skipped.entry(r).or_insert(0) += 1,
+                }
+            }
+            progress.inc(batch.len() as u64);
+            first = last + 1;
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,489 @@
+//! Reading PyTables compound tables column by column, by name, whatever the stored widths.
+//!
+//! PyTables (through invisible_cities' table writer) shrinks integer columns to the smallest
+//! width that holds their values, so the same column may be int8 in one file and int64 in the
+//! next. Columns are therefore chosen at run time: a packed memory compound type with only the
+//! wanted members (integers widened to i64, floats to f64, strings copied as stored) is built, and
+//! HDF5 converts and picks the members by name while reading a row range.
+
+use anyhow::{bail, Context, Result};
+use hdf5_sys::h5i::hid_t;
+use std::ffi::{CStr, CString};
+use std::path::Path;
+
+/// How a column is stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Signed integer of `size` bytes.
+    Int(usize),
+    /// Unsigned integer of `size` bytes.
+    UInt(usize),
+    /// IEEE float of `size` bytes.
+    Float(usize),
+    /// Fixed-length byte string of `size` bytes.
+    Str(usize),
+    /// Anything else (bitfield, enum, nested compound...): listed but not readable.
+    Other(&'static str),
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnType::Int(s) => write!(f, "int{}", s * 8),
+            ColumnType::UInt(s) => write!(f, "uint{}", s * 8),
+            ColumnType::Float(s) => write!(f, "float{}", s * 8),
+            ColumnType::Str(s) => write!(f, "S{s}"),
+            ColumnType::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One member of the table's compound type.
+#[derive(Debug, Clone)]
+pub struct ColumnInfo {
+    /// Member name.
+    pub name: String,
+    /// Stored type.
+    pub ty: ColumnType,
+}
+
+/// Values of one column for a row range, widened to a common type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// Integer column (any width, signed or not) as i64.
+    Int(Vec<i64>),
+    /// Float column as f64.
+    Float(Vec<f64>),
+    /// Fixed-length strings, `width` bytes each, concatenated.
+    Str { width: usize, bytes: Vec<u8> },
+}
+
+impl ColumnData {
+    /// Number of rows held.
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Int(v) => v.len(),
+            ColumnData::Float(v) => v.len(),
+            ColumnData::Str { width, bytes } => bytes.len().checked_div(*width).unwrap_or(0),
+        }
+    }
+
+    /// Whether no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` as f64 (strings give NaN; callers only ask numeric columns).
+    pub fn f64_at(&self, i: usize) -> f64 {
+        match self {
+            ColumnData::Int(v) => v[i] as f64,
+            ColumnData::Float(v) => v[i],
+            ColumnData::Str { .. } => f64::NAN,
+        }
+    }
+
+    /// String `i` without its NUL padding.
+    pub fn str_at(&self, i: usize) -> &[u8] {
+        match self {
+            ColumnData::Str { width, bytes } => {
+                let s = &bytes[i * width..(i + 1) * width];
+                let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+                &s[..end]
+            }
+            _ => &[],
+        }
+    }
+
+    fn append(&mut self, other: ColumnData) {
+        match (self, other) {
+            (ColumnData::Int(a), ColumnData::Int(b)) => a.extend(b),
+            (ColumnData::Float(a), ColumnData::Float(b)) => a.extend(b),
+            (ColumnData::Str { bytes: a, .. }, ColumnData::Str { bytes: b, .. }) => a.extend(b),
+            _ => unreachable!("appending columns of different kinds"),
+        }
+    }
+}
+
+/// Columns read for one row range, in the order they were asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// One entry per requested column.
+    pub columns: Vec<ColumnData>,
+}
+
+impl Block {
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, |c| c.len())
+    }
+
+    /// Whether no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the rows of `other` (same columns) after these.
+    pub fn append(&mut self, other: Block) {
+        if self.columns.is_empty() {
+            *self = other;
+            return;
+        }
+        for (a, b) in self.columns.iter_mut().zip(other.columns) {
+            a.append(b);
+        }
+    }
+}
+
+/// An open compound table (HDF5 dataset) of a label file.
+pub struct Table {
+    ds: hdf5::Dataset,
+    file_name: String,
+    path: String,
+    columns: Vec<ColumnInfo>,
+    nrows: usize,
+}
+
+/// Opens `path` as an HDF5 file, with errors that tell a missing file from a non-HDF5 one.
+pub fn open_file(path: &Path) -> Result<hdf5::File> {
+    let name = path.display();
+    if !path.exists() {
+        bail!("{name}: no such file");
+    }
+    if path.is_dir() {
+        bail!("{name}: is a directory, not a label file");
+    }
+    hdf5::File::open(path).map_err(|e| {
+        if looks_like_hdf5(path) {
+            anyhow::anyhow!("{name}: cannot open HDF5 file: {e}")
+        } else {
+            anyhow::anyhow!("{name}: not an HDF5 file (no HDF5 signature); expected a label file")
+        }
+    })
+}
+
+/// Whether the HDF5 signature is at one of the offsets where the format allows it.
+fn looks_like_hdf5(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const SIG: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut off = 0u64;
+    while off + 8 <= len {
+        let mut buf = [0u8; 8];
+        if f.seek(SeekFrom::Start(off)).is_err() || f.read_exact(&mut buf).is_err() {
+            return false;
+        }
+        if buf == SIG {
+            return true;
+        }
+        off = if off == 0 { 512 } else { off * 2 };
+    }
+    false
+}
+
+/// Every dataset path in the file, skipping PyTables index groups (`_i_*`).
+pub fn list_datasets(file: &hdf5::File) -> Vec<String> {
+    fn walk(g: &hdf5::Group, prefix: &str, out: &mut Vec<String>) {
+        let Ok(names) = g.member_names() else { return };
+        for n in names {
+            if n.starts_with("_i_") {
+                continue;
+            }
+            let p = if prefix.is_empty() {
+                n.clone()
+            } else {
+                format!("{prefix}/{n}")
+            };
+            if let Ok(sub) = g.group(&n) {
+                walk(&sub, &p, out);
+            } else if g.dataset(&n).is_ok() {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(root) = file.group("/") {
+        walk(&root, "", &mut out);
+    }
+    out
+}
+
+impl Table {
+    /// Opens table `path` (e.g. `DATASET/MCVoxels`) of `file`; a missing table lists those present.
+    pub fn open(file: &hdf5::File, file_name: &str, path: &str) -> Result<Table> {
+        let path = path.trim_start_matches('/').to_string();
+        let ds = match file.dataset(&path) {
+            Ok(ds) => ds,
+            Err(_) => {
+                let present = list_datasets(file);
+                bail!(
+                    "{file_name}: no table {path} (tables present: {})",
+                    if present.is_empty() {
+                        "none".to_string()
+                    } else {
+                        present.join(", ")
+                    }
+                );
+            }
+        };
+        let shape = ds.shape();
+        if shape.len() != 1 {
+            bail!("{file_name}: {path} is not a table (dataset of shape {shape:?}, expected 1-D)");
+        }
+        let columns = hdf5::sync::sync(|| unsafe { describe_compound(ds.dtype()?.id()) })
+            .with_context(|| format!("{file_name}: {path}"))?;
+        if columns.is_empty() {
+            bail!("{file_name}: {path} is not a table (not a compound dataset)");
+        }
+        Ok(Table {
+            nrows: shape[0],
+            ds,
+            file_name: file_name.to_string(),
+            path,
+            columns,
+        })
+    }
+
+    /// `file: table path`, the prefix of every message about this table.
+    pub fn what(&self) -> String {
+        format!("{}: table {}", self.file_name, self.path)
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+
+    /// The table's columns in stored order.
+    pub fn columns(&self) -> &[ColumnInfo] {
+        &self.columns
+    }
+
+    /// The table path inside the file, without a leading `/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Looks a column up; the error lists every column with its type.
+    pub fn column(&self, name: &str) -> Result<&ColumnInfo> {
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .with_context(|| {
+                format!(
+                    "{}: no column {name} (columns: {})",
+                    self.what(),
+                    self.columns
+                        .iter()
+                        .map(|c| format!("{} {}", c.name, c.ty))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+
+    /// Reads rows `start..start+count` of the named columns.
+    pub fn read(&self, names: &[&str], start: usize, count: usize) -> Result<Block> {
+        let infos: Vec<&ColumnInfo> = names
+            .iter()
+            .map(|n| self.column(n))
+            .collect::<Result<_>>()?;
+        for c in &infos {
+            if let ColumnType::Other(what) = c.ty {
+                bail!(
+                    "{}: table {}: column {} is a {what}, which cannot be read as a number or string",
+                    self.file_name,
+                    self.path,
+                    c.name
+                );
+            }
+        }
+        if count == 0 {
+            return Ok(Block {
+                columns: infos.iter().map(|c| empty_data(c.ty)).collect(),
+            });
+        }
+        if start + count > self.nrows {
+            bail!(
+                "{}: {}: rows {start}..{} beyond the table's {} rows",
+                self.file_name,
+                self.path,
+                start + count,
+                self.nrows
+            );
+        }
+        let widths: Vec<usize> = infos.iter().map(|c| mem_width(c.ty)).collect();
+        let row = widths.iter().sum::<usize>();
+        let mut buf = vec![0u8; row * count];
+        let space = self.ds.space()?.select(start..start + count)?;
+        let mspace = hdf5::Dataspace::try_new(count)?;
+        hdf5::sync::sync(|| unsafe {
+            self.read_raw(&infos, &widths, row, &space, &mspace, &mut buf)
+        })
+        .with_context(|| {
+            format!(
+                "{}: reading {} rows {start}..{}",
+                self.file_name,
+                self.path,
+                start + count
+            )
+        })?;
+        let mut columns = Vec::with_capacity(infos.len());
+        let mut off = 0;
+        for (c, &w) in infos.iter().zip(&widths) {
+            let cell = |r: usize| &buf[r * row + off..r * row + off + w];
+            columns.push(match c.ty {
+                ColumnType::Int(_) | ColumnType::UInt(_) => ColumnData::Int(
+                    (0..count)
+                        .map(|r| i64::from_ne_bytes(cell(r).try_into().unwrap()))
+                        .collect(),
+                ),
+                ColumnType::Float(_) => ColumnData::Float(
+                    (0..count)
+                        .map(|r| f64::from_ne_bytes(cell(r).try_into().unwrap()))
+                        .collect(),
+                ),
+                ColumnType::Str(_) => {
+                    let mut bytes = Vec::with_capacity(w * count);
+                    for r in 0..count {
+                        bytes.extend_from_slice(cell(r));
+                    }
+                    ColumnData::Str { width: w, bytes }
+                }
+                ColumnType::Other(_) => unreachable!(),
+            });
+            off += w;
+        }
+        Ok(Block { columns })
+    }
+
+    /// Builds the packed memory compound and reads the selection into `buf`.
+    ///
+    /// # Safety
+    /// Must run under the HDF5 lock; `buf` holds `row * selection size` bytes.
+    unsafe fn read_raw(
+        &self,
+        infos: &[&ColumnInfo],
+        widths: &[usize],
+        row: usize,
+        space: &hdf5::Dataspace,
+        mspace: &hdf5::Dataspace,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        use hdf5_sys::h5t::*;
+        let i64_t = hdf5::Datatype::from_type::<i64>()?;
+        let f64_t = hdf5::Datatype::from_type::<f64>()?;
+        let file_t = self.ds.dtype()?;
+        let mem = H5Tcreate(H5T_class_t::H5T_COMPOUND, row);
+        if mem < 0 {
+            bail!("cannot create a memory type");
+        }
+        let _close = CloseType(mem);
+        let mut off = 0;
+        for (c, &w) in infos.iter().zip(widths) {
+            let name = CString::new(c.name.as_str())?;
+            let member_t: hid_t = match c.ty {
+                ColumnType::Int(_) | ColumnType::UInt(_) => i64_t.id(),
+                ColumnType::Float(_) => f64_t.id(),
+                _ => {
+                    let idx = H5Tget_member_index(file_t.id(), name.as_ptr());
+                    H5Tget_member_type(file_t.id(), idx as u32)
+                }
+            };
+            let owned = matches!(c.ty, ColumnType::Str(_));
+            let rc = H5Tinsert(mem, name.as_ptr(), off, member_t);
+            if owned {
+                H5Tclose(member_t);
+            }
+            if rc < 0 {
+                bail!("cannot add column {} to the memory type", c.name);
+            }
+            off += w;
+        }
+        let rc = hdf5_sys::h5d::H5Dread(
+            self.ds.id(),
+            mem,
+            mspace.id(),
+            space.id(),
+            hdf5_sys::h5p::H5P_DEFAULT,
+            buf.as_mut_ptr().cast(),
+        );
+        if rc < 0 {
+            bail!("HDF5 read failed (corrupt file or unsupported conversion)");
+        }
+        Ok(())
+    }
+}
+
+struct CloseType(hid_t);
+impl Drop for CloseType {
+    fn drop(&mut self) {
+        unsafe {
+            hdf5_sys::h5t::H5Tclose(self.0);
+        }
+    }
+}
+
+fn empty_data(ty: ColumnType) -> ColumnData {
+    match ty {
+        ColumnType::Int(_) | ColumnType::UInt(_) => ColumnData::Int(Vec::new()),
+        ColumnType::Float(_) => ColumnData::Float(Vec::new()),
+        ColumnType::Str(w) => ColumnData::Str {
+            width: w,
+            bytes: Vec::new(),
+        },
+        ColumnType::Other(_) => ColumnData::Int(Vec::new()),
+    }
+}
+
+fn mem_width(ty: ColumnType) -> usize {
+    match ty {
+        ColumnType::Str(w) => w,
+        _ => 8,
+    }
+}
+
+/// The members of a compound type; an empty list for a non-compound type.
+///
+/// # Safety
+/// Must run under the HDF5 lock with a valid datatype id.
+unsafe fn describe_compound(t: hid_t) -> Result<Vec<ColumnInfo>> {
+    use hdf5_sys::h5t::*;
+    if H5Tget_class(t) != H5T_class_t::H5T_COMPOUND {
+        return Ok(Vec::new());
+    }
+    let n = H5Tget_nmembers(t);
+    let mut out = Vec::with_capacity(n.max(0) as usize);
+    for i in 0..n.max(0) as u32 {
+        let p = H5Tget_member_name(t, i);
+        if p.is_null() {
+            bail!("cannot read the name of column {i}");
+        }
+        let name = CStr::from_ptr(p).to_string_lossy().into_owned();
+        hdf5_sys::h5::H5free_memory(p.cast());
+        let mt = H5Tget_member_type(t, i);
+        let size = H5Tget_size(mt);
+        let ty = match H5Tget_class(mt) {
+            H5T_class_t::H5T_INTEGER => {
+                if H5Tget_sign(mt) == H5T_sign_t::H5T_SGN_NONE {
+                    ColumnType::UInt(size)
+                } else {
+                    ColumnType::Int(size)
+                }
+            }
+            H5T_class_t::H5T_FLOAT => ColumnType::Float(size),
+            H5T_class_t::H5T_STRING if H5Tis_variable_str(mt) <= 0 => ColumnType::Str(size),
+            H5T_class_t::H5T_STRING => ColumnType::Other("variable-length string"),
+            H5T_class_t::H5T_BITFIELD => ColumnType::Other("bitfield"),
+            H5T_class_t::H5T_ENUM => ColumnType::Other("enum"),
+            H5T_class_t::H5T_COMPOUND => ColumnType::Other("nested compound"),
+            H5T_class_t::H5T_ARRAY => ColumnType::Other("array"),
+            _ => ColumnType::Other("unsupported type"),
+        };
+        H5Tclose(mt);
+        out.push(ColumnInfo { name, ty });
+    }
+    Ok(out)
+}

@@ -1,0 +1,360 @@
+//! Exact neighbour search on integer voxel coordinates.
+//!
+//! Squared distances between integer points are exact integers, so ordering by
+//! (squared distance, index) is exact and independent of floating-point rounding. Every list is
+//! sorted that way; this is the documented tie rule that replaces scipy cKDTree's heap order.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A point: up to three integer coordinates, unused ones zero.
+pub type Point = [i64; 3];
+
+/// Per-node neighbour lists in one flat array: node `i` owns `nbr[off[i]..off[i+1]]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lists {
+    /// Start of each node's list, N + 1 entries.
+    pub off: Vec<u32>,
+    /// Neighbour indices.
+    pub nbr: Vec<u32>,
+    /// Squared distances, parallel to `nbr`.
+    pub d2: Vec<i64>,
+}
+
+impl Lists {
+    /// Node `i`'s neighbours with their squared distances.
+    pub fn of(&self, i: usize) -> impl Iterator<Item = (u32, i64)> + '_ {
+        let (a, b) = (self.off[i] as usize, self.off[i + 1] as usize);
+        self.nbr[a..b]
+            .iter()
+            .copied()
+            .zip(self.d2[a..b].iter().copied())
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.off.len().saturating_sub(1)
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Squared Euclidean distance.
+#[inline]
+pub fn dist2(a: &Point, b: &Point) -> i64 {
+    let dx = a[0] - b[0];
+    let dy = a[1] - b[1];
+    let dz = a[2] - b[2];
+    dx * dx + dy * dy + dz * dz
+}
+
+/// Multiplicative hasher for small integer keys (the default SipHash is needlessly slow here).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash map from voxel coordinates to node index.
+pub type GridMap = HashMap<Point, u32, BuildHasherDefault<FastHasher>>;
+
+/// Indexes the points; returns the first pair of equal points (earlier, later) if any.
+pub fn grid(points: &[Point]) -> (GridMap, Option<(u32, u32)>) {
+    let mut map = GridMap::with_capacity_and_hasher(points.len() * 2, Default::default());
+    let mut dup = None;
+    for (i, p) in points.iter().enumerate() {
+        if let Some(&j) = map.get(p) {
+            dup.get_or_insert((j, i as u32));
+        } else {
+            map.insert(*p, i as u32);
+        }
+    }
+    (map, dup)
+}
+
+/// The 26-neighbourhood (coordinates differing by at most 1 on every axis), via the grid hash.
+///
+/// For integer coordinates this is exactly the set of points at Euclidean distance <= sqrt(3),
+/// the reference's classic graph, found in O(N).
+pub fn classic(points: &[Point], map: &GridMap) -> Lists {
+    let mut out = Lists {
+        off: Vec::with_capacity(points.len() + 1),
+        ..Default::default()
+    };
+    out.off.push(0);
+    let mut tmp: Vec<(i64, u32)> = Vec::with_capacity(26);
+    for p in points {
+        tmp.clear();
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                for dz in -1..=1 {
+                    if dx == 0 && dy == 0 && dz == 0 {
+                        continue;
+                    }
+                    let q = [p[0] + dx, p[1] + dy, p[2] + dz];
+                    if let Some(&j) = map.get(&q) {
+                        tmp.push((dx * dx + dy * dy + dz * dz, j));
+                    }
+                }
+            }
+        }
+        tmp.sort_unstable();
+        for &(d2, j) in &tmp {
+            out.nbr.push(j);
+            out.d2.push(d2);
+        }
+        out.off.push(out.nbr.len() as u32);
+    }
+    out
+}
+
+const LEAF: usize = 8;
+
+struct KdNode {
+    lo: u32,
+    hi: u32,
+    dim: u8,
+    split: i64,
+    left: u32,
+    right: u32,
+}
+
+/// A k-d tree over integer points (median split on the widest axis, leaves of 8 points).
+pub struct KdTree<'a> {
+    points: &'a [Point],
+    perm: Vec<u32>,
+    nodes: Vec<KdNode>,
+}
+
+impl<'a> KdTree<'a> {
+    /// Builds the tree; O(N log N).
+    pub fn new(points: &'a [Point]) -> Self {
+        let mut t = KdTree {
+            points,
+            perm: (0..points.len() as u32).collect(),
+            nodes: Vec::with_capacity(2 * points.len() / LEAF + 1),
+        };
+        if !points.is_empty() {
+            t.build(0, points.len());
+        }
+        t
+    }
+
+    fn build(&mut self, lo: usize, hi: usize) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.nodes.push(KdNode {
+            lo: lo as u32,
+            hi: hi as u32,
+            dim: 0,
+            split: 0,
+            left: 0,
+            right: 0,
+        });
+        if hi - lo <= LEAF {
+            return id;
+        }
+        let pts = self.points;
+        let mut mins = [i64::MAX; 3];
+        let mut maxs = [i64::MIN; 3];
+        for &i in &self.perm[lo..hi] {
+            for d in 0..3 {
+                mins[d] = mins[d].min(pts[i as usize][d]);
+                maxs[d] = maxs[d].max(pts[i as usize][d]);
+            }
+        }
+        let dim = (0..3)
+            .max_by_key(|&d| (maxs[d] - mins[d], std::cmp::Reverse(d)))
+            .unwrap_or(0);
+        let mid = (lo + hi) / 2;
+        self.perm[lo..hi].select_nth_unstable_by_key(mid - lo, |&i| (pts[i as usize][dim], i));
+        let split = pts[self.perm[mid] as usize][dim];
+        let left = self.build(lo, mid);
+        let right = self.build(mid, hi);
+        let n = &mut self.nodes[id as usize];
+        n.dim = dim as u8;
+        n.split = split;
+        n.left = left;
+        n.right = right;
+        id
+    }
+
+    /// The `k` nearest points to point `q` other than `skip`, ascending by (squared distance, index).
+    pub fn nearest(&self, q: &Point, k: usize, skip: u32, best: &mut Vec<(i64, u32)>) {
+        best.clear();
+        if k == 0 || self.nodes.is_empty() {
+            return;
+        }
+        self.search(0, q, k, skip, best);
+    }
+
+    fn search(&self, node: u32, q: &Point, k: usize, skip: u32, best: &mut Vec<(i64, u32)>) {
+        let n = &self.nodes[node as usize];
+        if n.left == 0 && n.right == 0 {
+            for &i in &self.perm[n.lo as usize..n.hi as usize] {
+                if i == skip {
+                    continue;
+                }
+                let cand = (dist2(q, &self.points[i as usize]), i);
+                if best.len() < k {
+                    let pos = best.partition_point(|b| *b < cand);
+                    best.insert(pos, cand);
+                } else if cand < best[k - 1] {
+                    best.pop();
+                    let pos = best.partition_point(|b| *b < cand);
+                    best.insert(pos, cand);
+                }
+            }
+            return;
+        }
+        let diff = q[n.dim as usize] - n.split;
+        // Left holds coordinates <= split and right >= split, so the far side is at least |diff| away.
+        let (near, far) = if diff <= 0 {
+            (n.left, n.right)
+        } else {
+            (n.right, n.left)
+        };
+        self.search(near, q, k, skip, best);
+        // Equal bounds must still be searched: a tied point there may have a smaller index.
+        if best.len() < k || diff * diff <= best[k - 1].0 {
+            self.search(far, q, k, skip, best);
+        }
+    }
+}
+
+/// The `k` nearest neighbours of every point with distance <= `max_dist`, by (distance, index).
+///
+/// With N <= k every other point is returned (the reference crashes there instead).
+pub fn knn(points: &[Point], k: usize, max_dist: f64) -> Lists {
+    let tree = KdTree::new(points);
+    let mut out = Lists {
+        off: Vec::with_capacity(points.len() + 1),
+        ..Default::default()
+    };
+    out.off.push(0);
+    let mut best = Vec::with_capacity(k + 1);
+    for (i, p) in points.iter().enumerate() {
+        tree.nearest(p, k, i as u32, &mut best);
+        for &(d2, j) in &best {
+            if (d2 as f64).sqrt() <= max_dist {
+                out.nbr.push(j);
+                out.d2.push(d2);
+            }
+        }
+        out.off.push(out.nbr.len() as u32);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute(points: &[Point], k: usize) -> Vec<Vec<(i64, u32)>> {
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut v: Vec<(i64, u32)> = points
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(j, q)| (dist2(p, q), j as u32))
+                    .collect();
+                v.sort_unstable();
+                v.truncate(k);
+                v
+            })
+            .collect()
+    }
+
+    fn lcg_points(n: usize, range: i64, seed: u64) -> Vec<Point> {
+        let mut s = seed;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) as i64).rem_euclid(range)
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut pts = Vec::new();
+        while pts.len() < n {
+            let p = [next(), next(), next()];
+            if seen.insert(p) {
+                pts.push(p);
+            }
+        }
+        pts
+    }
+
+    #[test]
+    fn kdtree_equals_brute_force_with_ties() {
+        // A small range forces many equal distances, exercising the (distance, index) rule.
+        for (n, range, k) in [
+            (200, 6, 6),
+            (300, 10, 20),
+            (50, 4, 60),
+            (9, 3, 8),
+            (1, 3, 4),
+        ] {
+            let pts = lcg_points(n, range, n as u64);
+            let lists = knn(&pts, k, f64::INFINITY);
+            let want = brute(&pts, k);
+            for (i, w) in want.iter().enumerate() {
+                let got: Vec<(i64, u32)> = lists.of(i).map(|(j, d)| (d, j)).collect();
+                assert_eq!(&got, w, "node {i} (n {n}, k {k})");
+            }
+        }
+    }
+
+    #[test]
+    fn classic_is_chebyshev_one() {
+        let pts = lcg_points(150, 7, 3);
+        let (map, dup) = grid(&pts);
+        assert!(dup.is_none());
+        let lists = classic(&pts, &map);
+        for (i, p) in pts.iter().enumerate() {
+            let mut want: Vec<(i64, u32)> = pts
+                .iter()
+                .enumerate()
+                .filter(|&(j, q)| j != i && (0..3).all(|d| (p[d] - q[d]).abs() <= 1))
+                .map(|(j, q)| (dist2(p, q), j as u32))
+                .collect();
+            want.sort_unstable();
+            let got: Vec<(i64, u32)> = lists.of(i).map(|(j, d)| (d, j)).collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn max_dist_cuts_and_duplicates_are_found() {
+        let pts = vec![[0, 0, 0], [1, 0, 0], [3, 0, 0], [1, 0, 0]];
+        let (_, dup) = grid(&pts);
+        assert_eq!(dup, Some((1, 3)));
+        let lists = knn(&pts[..3], 5, 1.5);
+        assert_eq!(lists.of(0).collect::<Vec<_>>(), vec![(1, 1)]);
+        assert_eq!(lists.of(2).count(), 0);
+    }
+}
