@@ -9,6 +9,7 @@ pub mod convert;
 pub mod delaunay;
 pub mod h5table;
 pub mod neighbours;
+pub mod write;
 
 pub use build::{build_graph, BuildConfig, EdgeMode, Event, OnDuplicate, Outcome, SkipReason};
 pub use convert::{convert, fnum_from_name, schema, task_share, Options, SegclassBase, Summary};
