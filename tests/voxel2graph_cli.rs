@@ -1,0 +1,583 @@
+//! voxel2graph end to end: the built binary on the golden label files and on broken inputs.
+
+use nextgnn_labels::h5table::ColumnType;
+use nextgnn_labels::write::{write_table, WriteColumn};
+use nextgnn_stream::testing::{golden, golden_graph_files, golden_graphs, tool_path};
+use nextgnn_stream::{Graph, StreamReader};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn v2g(args: &[&str]) -> Output {
+    v2g_env(args, &[])
+}
+
+fn v2g_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(tool_path("voxel2graph"));
+    c.args(args);
+    for k in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_ARRAY_TASK_MIN",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "voxel2graph failed: {}", stderr(o));
+    stderr(o)
+}
+
+/// Fails with exit 1 and exactly one `error:` line on stderr that contains every `needle`.
+fn fails(o: &Output, needles: &[&str]) -> String {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "expected failure, stderr: {e}");
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {e}");
+    assert!(lines[0].starts_with("error: "), "{e}");
+    for n in needles {
+        assert!(e.contains(n), "{n:?} missing from: {e}");
+    }
+    e
+}
+
+fn read(path: &Path) -> (nextgnn_stream::Schema, Vec<Graph>) {
+    let mut r = StreamReader::open(path.to_str().unwrap()).unwrap();
+    let g = r.read_all().unwrap();
+    (r.schema().clone(), g)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The voxel2graph arguments that reproduce each golden graph file, and the label shift.
+fn config_of(json: &str) -> (Vec<String>, i64) {
+    let nexus = s(&golden("nexus_label_0_doublescape.h5")).to_string();
+    let synth = s(&golden("synthetic_label_1_edgecases.h5")).to_string();
+    let mc = s(&golden("MC_dataset.h5")).to_string();
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    match json {
+        "graphs_knn6_template.json" => (v(&[&nexus]), 0),
+        "graphs_classic_cloud.json" => (v(&["--edges", "classic", "--cloud-info", &nexus]), 0),
+        "graphs_classic_nocloud.json" => (v(&["--edges", "classic", &nexus]), 0),
+        "graphs_synthetic_classic_cloud.json" => {
+            (v(&["--edges", "classic", "--cloud-info", &synth]), 0)
+        }
+        "graphs_mcdataset_classic.json" => (
+            v(&[
+                "--edges",
+                "classic",
+                "--table",
+                "DATASET/Voxels",
+                "--features",
+                "energy",
+                "--coords",
+                "xbin,ybin,zbin",
+                "--fnum",
+                "0",
+                &mc,
+            ]),
+            1,
+        ),
+        other => panic!("no voxel2graph configuration known for golden file {other}: add one"),
+    }
+}
+
+type Edges = HashMap<(u32, u32), [u32; 3]>;
+
+fn edges(g: &Graph) -> Edges {
+    (0..g.num_edges())
+        .map(|k| {
+            let v = [
+                g.edge_attr[2 * k].to_bits(),
+                g.edge_attr[2 * k + 1].to_bits(),
+                g.edge_weight[k].to_bits(),
+            ];
+            ((g.src[k], g.dst[k]), v)
+        })
+        .collect()
+}
+
+#[test]
+fn every_golden_graph_file_is_reproduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = golden_graph_files();
+    assert_eq!(files.len(), 5, "golden graph files: {files:?}");
+    for f in files {
+        let name = f.file_name().unwrap().to_str().unwrap().to_string();
+        let (args, y_shift) = config_of(&name);
+        let out = dir.path().join(format!("{name}.gs"));
+        let mut a: Vec<&str> = args.iter().map(|x| x.as_str()).collect();
+        a.extend(["-o", s(&out)]);
+        let summary = ok(&v2g(&a));
+        assert!(summary.starts_with("voxel2graph: 1 file,"), "{summary}");
+        let (schema, ours) = read(&out);
+        let (gschema, gold) = golden_graphs(&name);
+        assert_eq!(
+            schema.node_features.len(),
+            gschema.node_features.len(),
+            "{name}"
+        );
+        assert_eq!(schema.coord_names.len(), 3);
+        assert_eq!(ours.len(), gold.len(), "{name}: graph count");
+        let knn = name.contains("knn");
+        for (o, g) in ours.iter().zip(&gold) {
+            let what = format!("{name}, event {}", g.dataset_id);
+            assert_eq!(
+                (o.dataset_id, o.fnum, o.binclass, o.num_nodes),
+                (g.dataset_id, g.fnum, g.binclass, g.num_nodes),
+                "{what}"
+            );
+            assert_eq!(
+                o.x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                g.x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "x, {what}"
+            );
+            assert_eq!(
+                o.y,
+                g.y.iter().map(|v| v + y_shift).collect::<Vec<_>>(),
+                "y, {what}"
+            );
+            assert_eq!(o.coords, g.coords, "coords, {what}");
+            let (oe, ge) = (edges(o), edges(g));
+            assert_eq!(oe.len(), o.num_edges(), "repeated edges, {what}");
+            if knn {
+                // Tie choices differ (docs/VOXEL2GRAPH.md); shared edges must agree bit for bit.
+                let shared = oe.iter().filter(|(e, v)| ge.get(e) == Some(v)).count();
+                assert_eq!(
+                    shared,
+                    oe.keys().filter(|e| ge.contains_key(e)).count(),
+                    "{what}"
+                );
+                assert!(
+                    shared * 10 > ge.len() * 8,
+                    "{what}: only {shared} of {} edges shared",
+                    ge.len()
+                );
+            } else {
+                assert_eq!(oe, ge, "edges, {what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn stdout_stream_equals_file_output_and_isolated_event_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = golden("synthetic_label_1_edgecases.h5");
+    let out = dir.path().join("a.gs");
+    let e = ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--cloud-info",
+        s(&synth),
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(
+        e.trim(),
+        "voxel2graph: 1 file, 54 voxels, 4 events read, 3 graphs written, 1 skipped (1 no edges)"
+    );
+    let piped = v2g(&["--edges", "classic", "--cloud-info", s(&synth)]);
+    ok(&piped);
+    let (_, from_file) = read(&out);
+    let mut r = StreamReader::new(&piped.stdout[..], "stdout").unwrap();
+    assert_eq!(r.read_all().unwrap(), from_file);
+    assert_eq!(
+        r.schema().node_features,
+        ["ener", "nhits", "cloud_ener", "cloud_nhits"]
+    );
+    assert_eq!(r.schema().edge_features, ["distance", "ener_gradient"]);
+    assert_eq!(r.schema().num_node_classes, 3);
+}
+
+#[test]
+fn files_from_task_split_and_slurm_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = golden("nexus_label_0_doublescape.h5");
+    let files: Vec<PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("nexus_label_{}_copy.h5", 10 + i)))
+        .collect();
+    for f in &files {
+        std::fs::copy(&src, f).unwrap();
+    }
+    let list = dir.path().join("list.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# inputs\n{}\n\n{}\n{}\n",
+            s(&files[0]),
+            s(&files[1]),
+            s(&files[2])
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("all.gs");
+    ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--files-from",
+        s(&list),
+        "-o",
+        s(&out),
+    ]));
+    let (_, all) = read(&out);
+    let fnums: Vec<i64> = all.iter().map(|g| g.fnum).collect();
+    assert_eq!(
+        fnums,
+        [10; 6]
+            .iter()
+            .chain(&[11; 6])
+            .chain(&[12; 6])
+            .copied()
+            .collect::<Vec<_>>()
+    );
+
+    let t1 = dir.path().join("t1.gs");
+    ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--files-from",
+        s(&list),
+        "--task-id",
+        "1",
+        "--tasks",
+        "2",
+        "-o",
+        s(&t1),
+    ]));
+    assert!(read(&t1).1.iter().all(|g| g.fnum == 11));
+    // SLURM arrays numbered 1..=2: the task index is ID - MIN.
+    let t2 = dir.path().join("t2.gs");
+    let env = [
+        ("SLURM_ARRAY_TASK_ID", "1"),
+        ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ("SLURM_ARRAY_TASK_MIN", "1"),
+    ];
+    ok(&v2g_env(
+        &["--edges", "classic", "--files-from", s(&list), "-o", s(&t2)],
+        &env,
+    ));
+    let fn2: Vec<i64> = read(&t2).1.iter().map(|g| g.fnum).collect();
+    assert_eq!(
+        fn2,
+        [10; 6].iter().chain(&[12; 6]).copied().collect::<Vec<_>>()
+    );
+    fails(
+        &v2g(&["--task-id", "2", "--tasks", "2", s(&files[0])]),
+        &["--task-id 2", "--tasks 2"],
+    );
+}
+
+/// A small MCVoxels-like table: (dataset_id, x, y, z, ener, nhits, segclass) rows.
+fn voxels(path: &Path, rows: &[(i64, i64, i64, i64, f64, i64, i64)], wide: bool) {
+    let col = |f: fn(&(i64, i64, i64, i64, f64, i64, i64)) -> i64| {
+        rows.iter().map(f).collect::<Vec<i64>>()
+    };
+    let (isz, fsz) = if wide { (2, 4) } else { (1, 8) };
+    let clouds: Vec<&str> = rows
+        .iter()
+        .map(|r| if r.1 < 5 { "c_0" } else { "c_1" })
+        .collect();
+    let cols = vec![
+        WriteColumn::int("x", isz, col(|r| r.1)),
+        WriteColumn::int("y", isz, col(|r| r.2)),
+        WriteColumn::int("z", isz, col(|r| r.3)),
+        WriteColumn::float("ener", fsz, rows.iter().map(|r| r.4).collect()),
+        WriteColumn::int("segclass", 1, col(|r| r.6)),
+        WriteColumn {
+            name: "nhits".into(),
+            ty: if wide {
+                ColumnType::UInt(1)
+            } else {
+                ColumnType::Int(1)
+            },
+            data: nextgnn_labels::h5table::ColumnData::Int(col(|r| r.5)),
+        },
+        WriteColumn::int("binclass", 1, vec![1; rows.len()]),
+        WriteColumn::int("dataset_id", if wide { 4 } else { 8 }, col(|r| r.0)),
+        WriteColumn::float("cloud_ener", 8, rows.iter().map(|r| r.4).collect()),
+        WriteColumn::string("cloud", 32, &clouds),
+        WriteColumn::bitfield("blob_success", vec![1; rows.len()]),
+    ];
+    write_table(path, "DATASET/MCVoxels", &cols).unwrap();
+}
+
+const ROWS: &[(i64, i64, i64, i64, f64, i64, i64)] = &[
+    (0, 1, 1, 1, 0.5, 3, 1),
+    (0, 1, 1, 2, 0.25, 2, 2),
+    (0, 2, 2, 2, 0.125, 1, 3),
+    (3, 7, 7, 7, 1.0, 4, 1),
+    (3, 8, 7, 7, 2.0, 4, 2),
+    (3, 9, 9, 9, 1.5, 1, 2),
+];
+
+#[test]
+fn any_integer_width_float32_and_unordered_tables_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let narrow = dir.path().join("v_label_1_narrow.h5");
+    let wide = dir.path().join("v_label_1_wide.h5");
+    let shuffled = dir.path().join("v_label_1_shuffled.h5");
+    voxels(&narrow, ROWS, false);
+    voxels(&wide, ROWS, true);
+    // Events interleaved and out of order: grouping must still give ascending ids, rows in table order.
+    let order = [3usize, 0, 4, 1, 5, 2];
+    let rows: Vec<_> = order.iter().map(|&i| ROWS[i]).collect();
+    voxels(&shuffled, &rows, false);
+    let mut outs = Vec::new();
+    for f in [&narrow, &wide, &shuffled] {
+        let out = dir
+            .path()
+            .join(format!("{}.gs", f.file_stem().unwrap().to_str().unwrap()));
+        let e = ok(&v2g(&[
+            "--edges",
+            "classic",
+            "--cloud-info",
+            s(f),
+            "-o",
+            s(&out),
+        ]));
+        assert_eq!(
+            e.contains("not ordered by dataset_id"),
+            f == &shuffled,
+            "{e}"
+        );
+        outs.push(read(&out).1);
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0].len(), 2);
+    assert_eq!(outs[0][0].x[0], (0.5f64 / 0.875) as f32);
+    assert_eq!(outs[0][0].y, [0, 1, 2]);
+    // Shuffled rows of event 3 come in the order 7,8,9 too; event 0 likewise.
+    assert_eq!(outs[2], outs[0]);
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.gs");
+    fails(
+        &v2g(&["/nonexistent/label_1_x.h5", "-o", s(&out)]),
+        &["/nonexistent/label_1_x.h5", "no such file"],
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no output left behind"
+    );
+}
+
+#[test]
+fn not_hdf5() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("text_label_1_x.h5");
+    std::fs::write(&f, "dataset_id,x,y,z\n0,1,2,3\n").unwrap();
+    let out = dir.path().join("o.gs");
+    fails(
+        &v2g(&[s(&f), "-o", s(&out)]),
+        &["text_label_1_x.h5", "not an HDF5 file"],
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary output left"
+    );
+}
+
+#[test]
+fn missing_table_lists_tables() {
+    fails(
+        &v2g(&[
+            "--table",
+            "DATASET/Nope",
+            s(&golden("nexus_label_0_doublescape.h5")),
+        ]),
+        &[
+            "nexus_label_0_doublescape.h5",
+            "no table DATASET/Nope",
+            "DATASET/MCVoxels",
+            "DATASET/BeershebaVoxels",
+        ],
+    );
+}
+
+#[test]
+fn missing_column_lists_columns() {
+    fails(
+        &v2g(&[
+            "--features",
+            "ener,charge",
+            s(&golden("nexus_label_0_doublescape.h5")),
+        ]),
+        &[
+            "table DATASET/MCVoxels",
+            "no column charge",
+            "ener float64",
+            "nhits int8",
+            "cloud S32",
+        ],
+    );
+    fails(
+        &v2g(&[
+            "--edges",
+            "classic",
+            "--fnum",
+            "0",
+            s(&golden("MC_dataset.h5")),
+        ]),
+        &["no table DATASET/MCVoxels", "DATASET/Voxels"],
+    );
+}
+
+#[test]
+fn file_number_not_in_name_suggests_fnum() {
+    fails(
+        &v2g(&[
+            "--table",
+            "DATASET/Voxels",
+            "--features",
+            "energy",
+            "--coords",
+            "xbin,ybin,zbin",
+            s(&golden("MC_dataset.h5")),
+        ]),
+        &["MC_dataset.h5", "--fnum"],
+    );
+}
+
+#[test]
+fn duplicate_voxel_error_merge_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("d_label_2_dup.h5");
+    let mut rows = ROWS.to_vec();
+    rows.insert(5, (3, 7, 7, 7, 0.5, 1, 2));
+    voxels(&f, &rows, false);
+    let out = dir.path().join("o.gs");
+    fails(
+        &v2g(&["--edges", "classic", s(&f), "-o", s(&out)]),
+        &[
+            "d_label_2_dup.h5",
+            "event dataset_id 3",
+            "duplicate voxel at [7, 7, 7]",
+            "rows 3 and 5",
+            "--on-duplicate",
+        ],
+    );
+    assert!(!out.exists());
+    let e = ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--on-duplicate",
+        "skip",
+        s(&f),
+        "-o",
+        s(&out),
+    ]));
+    assert!(e.contains("1 skipped (1 duplicate voxel)"), "{e}");
+    assert_eq!(read(&out).1.len(), 1);
+    ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--on-duplicate",
+        "merge",
+        s(&f),
+        "-o",
+        s(&out),
+    ]));
+    let g = read(&out).1;
+    assert_eq!(g[1].num_nodes, 3);
+    // ener 1.0 + 0.5 merged over the event total 5.0; label of the more energetic voxel (segclass 1).
+    assert_eq!(g[1].x[0], (1.5f64 / 5.0) as f32);
+    assert_eq!(g[1].y[0], 0);
+}
+
+#[test]
+fn nan_and_infinite_energy() {
+    let dir = tempfile::tempdir().unwrap();
+    for (tag, v, word) in [("nan", f64::NAN, "NaN"), ("inf", f64::INFINITY, "infinite")] {
+        let f = dir.path().join(format!("e_label_4_{tag}.h5"));
+        let mut rows = ROWS.to_vec();
+        rows[4].4 = v;
+        voxels(&f, &rows, false);
+        fails(
+            &v2g(&[s(&f)]),
+            &[
+                &format!("e_label_4_{tag}.h5"),
+                "table DATASET/MCVoxels",
+                "event dataset_id 3",
+                "row 4",
+                &format!("column ener is {word}"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn zero_feature_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("z_label_5_zero.h5");
+    let mut rows = ROWS.to_vec();
+    for r in rows.iter_mut().take(3) {
+        r.4 = 0.0;
+    }
+    voxels(&f, &rows, false);
+    fails(
+        &v2g(&[s(&f)]),
+        &[
+            "z_label_5_zero.h5",
+            "event dataset_id 0",
+            "column ener sums to 0",
+            "--no-norm",
+        ],
+    );
+    let out = dir.path().join("o.gs");
+    ok(&v2g(&["--no-norm", s(&f), "-o", s(&out)]));
+    assert_eq!(read(&out).1[0].x[..2], [0.0, 3.0]);
+}
+
+#[test]
+fn empty_table_gives_valid_empty_stream_and_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("n_label_6_empty.h5");
+    voxels(&f, &[], false);
+    let out = dir.path().join("o.gs");
+    let e = ok(&v2g(&[s(&f), "-o", s(&out)]));
+    assert!(
+        e.contains("warning: ") && e.contains("n_label_6_empty.h5") && e.contains("is empty"),
+        "{e}"
+    );
+    assert!(e.contains("0 events read, 0 graphs written"), "{e}");
+    let (schema, g) = read(&out);
+    assert!(g.is_empty());
+    assert_eq!(schema.node_features, ["ener", "nhits"]);
+}
+
+#[test]
+fn cloud_info_without_cloud_column() {
+    fails(
+        &v2g(&[
+            "--cloud-info",
+            "--table",
+            "DATASET/Voxels",
+            "--features",
+            "energy",
+            "--coords",
+            "xbin,ybin,zbin",
+            "--fnum",
+            "0",
+            s(&golden("MC_dataset.h5")),
+        ]),
+        &["MC_dataset.h5", "--cloud-info needs a cloud column"],
+    );
+}
