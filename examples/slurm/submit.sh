@@ -13,6 +13,7 @@
 # Everything else comes from the environment (docs/CLUSTER.md has the full list):
 #   NEXTGNN_WORK           run directory, created if needed (default ./nextgnn-run)
 #   NEXTGNN_BIN            directory with the nextgnn binaries (default: found on PATH)
+#   NEXTGNN_SETUP          shell commands each job runs first, e.g. "module load hdf5 cuda"
 #   NEXTGNN_PARTITION      partition of the CPU stages (default: the cluster's default)
 #   NEXTGNN_GPU_PARTITION  partition of the training job (default: NEXTGNN_PARTITION)
 #   NEXTGNN_ACCOUNT        account charged for every job (default: your default account)

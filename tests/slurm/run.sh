@@ -331,6 +331,7 @@ ok "single-node cluster up: node idle with $(nproc) CPUs, ports $ctld_port/$((ct
 # The scheduler itself: array + dependency, and a dependency that can never be satisfied.
 
 mkdir -p "$T/smoke"
+# shellcheck disable=SC2016 # expanded by the job, not here
 arr=$(sbatch --parsable -o "$T/smoke/arr-%a.out" --array=0-2 \
     --wrap 'echo "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT $(hostname)" >'"$T/smoke"'/task-$SLURM_ARRAY_TASK_ID')
 dep=$(sbatch --parsable -o "$T/smoke/dep.out" --dependency="afterok:$arr" \
@@ -354,7 +355,9 @@ missing=()
 for t in "${TOOLS[@]}"; do [ -x "$BIN/$t" ] || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ] && [ -z "${NEXTGNN_BIN:-}" ]; then
     say "building ${missing[*]}"
-    (cd "$ROOT" && cargo build -q $(printf -- '-p %s ' "${TOOLS[@]}")) >&2
+    pkgs=()
+    for t in "${TOOLS[@]}"; do pkgs+=(-p "$t"); done
+    (cd "$ROOT" && cargo build -q "${pkgs[@]}") >&2
     missing=()
     for t in "${TOOLS[@]}"; do [ -x "$BIN/$t" ] || missing+=("$t"); done
 fi
@@ -468,8 +471,10 @@ sys.exit(0 if got == want and want and not bad else 1)
 PY
 }
 check "predictions: one row per test event, probabilities sum to 1" predictions_cover "$W/preds.csv"
-check "train: metrics.csv has $EPOCHS epochs, best.ckpt and last.ckpt written" \
-    eval '[ "$(epochs_done "$W/model")" -eq "$EPOCHS" ] && [ -s "$W/model/best.ckpt" ] && [ -s "$W/model/last.ckpt" ]'
+trained_ok() {
+    [ "$(epochs_done "$W/model")" -eq "$EPOCHS" ] && [ -s "$W/model/best.ckpt" ] && [ -s "$W/model/last.ckpt" ]
+}
+check "train: metrics.csv has $EPOCHS epochs, best.ckpt and last.ckpt written" trained_ok
 
 # Requeue and resume.
 rq_ok() {
@@ -478,32 +483,32 @@ rq_ok() {
     say "requeue test: job $rq_train $(state "$rq_train"), restarts $restarts, $(epochs_done "$W/model-requeue") epochs"
     all_completed "$rq_train" "$rq_predict" || { show_log "$log"; return 1; }
     [ "$restarts" = 1 ] || return 1
-    grep -q 'got USR1' "$log" && grep -q 'requeueing job' "$log" && grep -q 'resuming from' "$log" || {
+    if ! grep -q 'got USR1' "$log" || ! grep -q 'requeueing job' "$log" || ! grep -q 'resuming from' "$log"; then
         show_log "$log"
         return 1
-    }
+    fi
     [ "$(epochs_done "$W/model-requeue")" -eq "$LONG_EPOCHS" ] && predictions_cover "$W/preds-requeue.csv"
 }
 check "requeue: USR1 -> checkpoint -> requeued -> resumed from last.ckpt -> $LONG_EPOCHS epochs" rq_ok
 
 # Cancel, then resume by resubmitting.
 cancelled_ok() {
-    local done
+    local n
     [ "$(state "$cancel_train")" = CANCELLED ] || return 1
     [ "$(field "$cancel_train" Restarts)" = 0 ] || { say "cancelled job was requeued"; return 1; }
-    done=$(epochs_done "$W/model-cancel")
-    say "cancel test: job $cancel_train cancelled after $done epochs; predict job $(state "$cancel_predict")"
-    [ -s "$W/model-cancel/last.ckpt" ] && [ "$done" -lt "$LONG_EPOCHS" ] && [ "$(state "$cancel_predict")" = CANCELLED ]
+    n=$(epochs_done "$W/model-cancel")
+    say "cancel test: job $cancel_train cancelled after $n epochs; predict job $(state "$cancel_predict")"
+    [ -s "$W/model-cancel/last.ckpt" ] && [ "$n" -lt "$LONG_EPOCHS" ] && [ "$(state "$cancel_predict")" = CANCELLED ]
 }
 check "cancel: scancel leaves last.ckpt, no requeue, dependent predict cancelled" cancelled_ok
 resumed_ok() {
     NEXTGNN_EPOCHS=$LONG_EPOCHS NEXTGNN_MODEL_DIR="$W/model-cancel" \
         NEXTGNN_PREDICTIONS="$W/preds-cancel.csv" submit_chain --from train || return 1
     local train=${JOB[train]} predict=${JOB[predict]}
-    wait_jobs "$TIMEOUT" "$train" "$predict" && all_completed "$train" "$predict" || {
+    if ! wait_jobs "$TIMEOUT" "$train" "$predict" || ! all_completed "$train" "$predict"; then
         show_log "$W/logs/nextgnn-train-$train.out" "$W/logs/nextgnn-predict-$predict.out"
         return 1
-    }
+    fi
     grep -q 'resuming from' "$W/logs/nextgnn-train-$train.out" &&
         [ "$(epochs_done "$W/model-cancel")" -eq "$LONG_EPOCHS" ] && predictions_cover "$W/preds-cancel.csv"
 }
