@@ -4,10 +4,11 @@
 # and prints one "STAGE JOBID" line per submitted job.
 #
 # Usage:
-#   NEXTGNN_WORK=/scratch/$USER/run1 examples/slurm/submit.sh [--from STAGE] [--dry-run]
+#   NEXTGNN_WORK=/scratch/$USER/run1 examples/slurm/submit.sh [--from STAGE] [--to STAGE] [--dry-run]
 #
-#   --from STAGE  submit STAGE and the stages after it only (toymc, voxel2graph, split, train,
-#                 predict), e.g. --from train to continue a training that ran out of time
+#   --from STAGE  start at STAGE (toymc, voxel2graph, split, train, predict), e.g. --from train
+#                 to continue a training that ran out of time
+#   --to STAGE    stop after STAGE, e.g. --to split to prepare the data only
 #   --dry-run     print the sbatch commands instead of running them
 #
 # Everything else comes from the environment (docs/CLUSTER.md has the full list):
@@ -35,24 +36,37 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 stages=(toymc voxel2graph split train predict)
 
 from=toymc
+to=predict
 dry=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --from) from="${2:?--from needs a stage}"; shift 2 ;;
     --from=*) from="${1#--from=}"; shift ;;
+    --to) to="${2:?--to needs a stage}"; shift 2 ;;
+    --to=*) to="${1#--to=}"; shift ;;
     --dry-run) dry=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
 start=-1
-for i in "${!stages[@]}"; do [ "${stages[$i]}" = "$from" ] && start=$i; done
-if [ "$start" -lt 0 ]; then
-    echo "error: --from must be one of ${stages[*]}, not '$from'" >&2
+end=-1
+for i in "${!stages[@]}"; do
+    [ "${stages[$i]}" = "$from" ] && start=$i
+    [ "${stages[$i]}" = "$to" ] && end=$i
+done
+if [ "$start" -lt 0 ] || [ "$end" -lt 0 ]; then
+    echo "error: --from and --to take one of ${stages[*]} (got '$from', '$to')" >&2
     exit 2
 fi
-# Stage `name` runs when its index is at or after --from.
-wanted() { local i; for i in "${!stages[@]}"; do [ "${stages[$i]}" = "$1" ] && [ "$i" -ge "$start" ] && return 0; done; return 1; }
+# wanted STAGE: STAGE lies between --from and --to.
+wanted() {
+    local i
+    for i in "${!stages[@]}"; do
+        [ "${stages[$i]}" = "$1" ] && [ "$i" -ge "$start" ] && [ "$i" -le "$end" ] && return 0
+    done
+    return 1
+}
 
 NEXTGNN_WORK="${NEXTGNN_WORK:-$PWD/nextgnn-run}"
 mkdir -p "$NEXTGNN_WORK"

@@ -6,7 +6,8 @@
 #   - runs an array job and an afterok dependency, and checks that a failed dependency is cancelled;
 #   - submits the example chain (examples/slurm/submit.sh) on a small toy dataset and checks every
 #     stage's outputs: one label file per toymc task, graph counts that add up across the
-#     voxel2graph tasks and the three splits, one prediction per test event;
+#     voxel2graph tasks and the three splits, one prediction per test event; and the same files
+#     through the hash split mode (graphsplit --by-hash per task, cat per split);
 #   - sends a training job the time-limit warning signal: it must checkpoint, requeue itself,
 #     resume from last.ckpt and finish with the right number of epochs;
 #   - cancels a training job: it must leave last.ckpt, and `submit.sh --from train` must resume it.
@@ -379,6 +380,11 @@ chain=("${JOB[toymc]:-}" "${JOB[voxel2graph]:-}" "${JOB[split]:-}" "${JOB[train]
 check "submit.sh prints 5 job ids" test "${#JOB[@]}" -eq 5
 split_job=${JOB[split]}
 
+# The same label files through hash mode: each voxel2graph task splits its own graphs.
+NEXTGNN_WORK="$T/work-hash" NEXTGNN_LABELS="$W/labels.txt" NEXTGNN_SPLIT_MODE=hash \
+    NEXTGNN_AFTER=${JOB[toymc]} submit_chain --to split
+hash_jobs=("${JOB[voxel2graph]:-}" "${JOB[split]:-}")
+
 # Two more training runs on the chain's split, interrupted below; they start once it exists.
 NEXTGNN_EPOCHS=$LONG_EPOCHS NEXTGNN_MODEL_DIR="$W/model-requeue" NEXTGNN_AFTER=$split_job \
     NEXTGNN_PREDICTIONS="$W/preds-requeue.csv" submit_chain --from train
@@ -418,7 +424,7 @@ else
     say "cancel test: training never reached its first checkpoint"
 fi
 
-wait_jobs "$TIMEOUT" "${chain[@]}" "$rq_train" "$rq_predict" "$cancel_train" "$cancel_predict"
+wait_jobs "$TIMEOUT" "${chain[@]}" "${hash_jobs[@]}" "$rq_train" "$rq_predict" "$cancel_train" "$cancel_predict"
 if all_completed "${chain[@]}"; then
     ok "chain toymc -> voxel2graph -> split -> train -> predict completed"
 else
@@ -455,6 +461,30 @@ counts_add_up() {
     [ "$sum" -eq "$split_sum" ] && [ "$sum" -le $((FILES * EVENTS)) ] && [ "$sum" -ge $((FILES * EVENTS * 9 / 10)) ]
 }
 check "graph counts add up: voxel2graph tasks = train + valid + test" counts_add_up
+
+# total FILE...: graphs in all FILEs together.
+total() {
+    local f n sum=0
+    for f in "$@"; do
+        n=$(count "$f") || return 1
+        sum=$((sum + n))
+    done
+    echo "$sum"
+}
+hash_ok() {
+    local H="$T/work-hash" s pieces all_pieces=0 splits=0 chain_total
+    all_completed "${hash_jobs[@]}" || { show_log "$H"/logs/*; return 1; }
+    chain_total=$(total "$W"/graphs/part_[0-9][0-9][0-9][0-9][0-9].gs) || return 1
+    for s in train valid test; do
+        pieces=("$H"/graphs/part_[0-9][0-9][0-9][0-9][0-9]_"$s".gs)
+        [ ${#pieces[@]} -eq "$FILES" ] || { say "hash mode: ${#pieces[@]} $s pieces, expected $FILES"; return 1; }
+        all_pieces=$((all_pieces + $(total "${pieces[@]}")))
+        splits=$((splits + $(count "$H/split/data_$s.gs")))
+    done
+    say "hash mode: $all_pieces graphs in $((3 * FILES)) pieces, $splits in the three splits, $chain_total in global mode"
+    [ "$all_pieces" -eq "$chain_total" ] && [ "$splits" -eq "$chain_total" ]
+}
+check "hash split mode: per-task pieces and concatenated splits hold every graph" hash_ok
 
 # predictions_cover MODEL_DIR CSV: one row per test event, same (file_id, dataset_id) set.
 predictions_cover() {
