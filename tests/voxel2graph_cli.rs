@@ -581,3 +581,59 @@ fn cloud_info_without_cloud_column() {
         &["MC_dataset.h5", "--cloud-info needs a cloud column"],
     );
 }
+
+#[test]
+fn all_pairs_directed_and_refused_delaunay() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.gs");
+    ok(&v2g(&[
+        "--edges",
+        "all",
+        s(&golden("synthetic_label_1_edgecases.h5")),
+        "-o",
+        s(&out),
+    ]));
+    let g = read(&out).1;
+    assert_eq!(g.len(), 4);
+    for x in &g {
+        assert_eq!(
+            x.num_edges(),
+            x.num_nodes * (x.num_nodes - 1),
+            "event {}",
+            x.dataset_id
+        );
+    }
+    // kNN directed: every node points at exactly its 6 nearest.
+    ok(&v2g(&[
+        "--directed",
+        s(&golden("nexus_label_0_doublescape.h5")),
+        "-o",
+        s(&out),
+    ]));
+    for x in read(&out).1 {
+        let mut outdeg = vec![0; x.num_nodes];
+        for &a in &x.src {
+            outdeg[a as usize] += 1;
+        }
+        assert!(outdeg.iter().all(|&d| d == 6), "event {}", x.dataset_id);
+    }
+    // Classic directed holds the same directed pairs as classic undirected (the relation is symmetric).
+    let und = dir.path().join("u.gs");
+    let nexus = golden("nexus_label_0_doublescape.h5");
+    ok(&v2g(&["--edges", "classic", s(&nexus), "-o", s(&und)]));
+    ok(&v2g(&[
+        "--edges",
+        "classic",
+        "--directed",
+        s(&nexus),
+        "-o",
+        s(&out),
+    ]));
+    for (a, b) in read(&und).1.iter().zip(read(&out).1.iter()) {
+        assert_eq!(edges(a), edges(b));
+    }
+    fails(
+        &v2g(&["--edges", "delaunay", s(&nexus), "-o", s(&out)]),
+        &["--edges delaunay is not available"],
+    );
+}

@@ -396,6 +396,51 @@ fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)
     Ok((by_id.into_values().collect(), false))
 }
 
+/// Opens one input and checks its table and columns against the options.
+fn prepare(opts: &Options, path: &Path) -> Result<(i64, hdf5::File, Table, Plan, BuildConfig)> {
+    let name = path.display().to_string();
+    let fnum = match opts.fnum {
+        Some(f) => f,
+        None => fnum_from_name(path)?,
+    };
+    let file = open_file(path)?;
+    let table = Table::open(&file, &name, &opts.table)?;
+    let plan = Plan::new(&table, opts)?;
+    let mut cfg = opts.build.clone();
+    cfg.feature_names = opts.features.clone();
+    cfg.label_name = opts.label.clone().unwrap_or_default();
+    cfg.segclass_base = match opts.segclass_base {
+        SegclassBase::Fixed(b) => b,
+        // The old NEXT_SPARSECONVNET table `Voxels` numbers its classes from 0.
+        SegclassBase::Auto if table.path().rsplit('/').next() == Some("Voxels") => 0,
+        SegclassBase::Auto => 1,
+    };
+    Ok((fnum, file, table, plan, cfg))
+}
+
+/// Checks every input (file name number, HDF5, table, columns) without reading events, so that
+/// bad input fails before any output is written.
+pub fn check_inputs(opts: &Options) -> Result<()> {
+    check_options(opts)?;
+    for path in &opts.inputs {
+        prepare(opts, path)?;
+    }
+    Ok(())
+}
+
+fn check_options(opts: &Options) -> Result<()> {
+    if opts.build.edges == crate::build::EdgeMode::Delaunay {
+        bail!(crate::delaunay::UNAVAILABLE);
+    }
+    if opts.features.is_empty() {
+        bail!("--features needs at least one column");
+    }
+    if opts.coords.is_empty() || opts.coords.len() > 3 {
+        bail!("--coords needs 1 to 3 columns, got {}", opts.coords.len());
+    }
+    Ok(())
+}
+
 /// Converts every input, writing graphs through `write` in (file, dataset_id) order.
 ///
 /// Graphs are built in parallel (rayon) per batch of events; the order never depends on the
@@ -405,35 +450,11 @@ pub fn convert(
     progress: &indicatif::ProgressBar,
     mut write: impl FnMut(&Graph) -> Result<()>,
 ) -> Result<Summary> {
-    if opts.features.is_empty() {
-        bail!("--features needs at least one column");
-    }
-    if opts.coords.is_empty() || opts.coords.len() > 3 {
-        bail!("--coords needs 1 to 3 columns, got {}", opts.coords.len());
-    }
+    check_options(opts)?;
     let mut summary = Summary::default();
     for path in &opts.inputs {
         let name = path.display().to_string();
-        let fnum = match opts.fnum {
-            Some(f) => f,
-            None => fnum_from_name(path)?,
-        };
-        let file = open_file(path)?;
-        let table = Table::open(&file, &name, &opts.table)?;
-        let plan = Plan::new(&table, opts)?;
-        let mut cfg = opts.build.clone();
-        cfg.feature_names = opts.features.clone();
-        cfg.label_name = opts.label.clone().unwrap_or_default();
-        cfg.segclass_base = match opts.segclass_base {
-            SegclassBase::Fixed(b) => b,
-            SegclassBase::Auto => {
-                if table.path().rsplit('/').next() == Some("Voxels") {
-                    0
-                } else {
-                    1
-                }
-            }
-        };
+        let (fnum, _file, table, plan, cfg) = prepare(opts, path)?;
         summary.files += 1;
         if table.nrows() == 0 {
             let w = format!(

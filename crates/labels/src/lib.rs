@@ -12,4 +12,6 @@ pub mod neighbours;
 pub mod write;
 
 pub use build::{build_graph, BuildConfig, EdgeMode, Event, OnDuplicate, Outcome, SkipReason};
-pub use convert::{convert, fnum_from_name, schema, task_share, Options, SegclassBase, Summary};
+pub use convert::{
+    check_inputs, convert, fnum_from_name, schema, task_share, Options, SegclassBase, Summary,
+};

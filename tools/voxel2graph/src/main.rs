@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use nextgnn_labels::{convert, schema, task_share, EdgeMode, OnDuplicate, Options, SegclassBase};
+use nextgnn_labels::{
+    check_inputs, convert, schema, task_share, EdgeMode, OnDuplicate, Options, SegclassBase,
+};
 use nextgnn_stream::{command_line, progress, run_main, Output, StreamWriter};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -291,6 +293,7 @@ fn main() {
         if a.output == "-" && std::io::stdout().is_terminal() {
             bail!("refusing to write a binary graph stream to a terminal: use -o FILE or a pipe");
         }
+        check_inputs(&opts)?;
         let out = Output::create(&a.output)?;
         let mut w = StreamWriter::new(out, schema(&opts), &command_line())
             .with_context(|| format!("{}: writing header", a.output))?;

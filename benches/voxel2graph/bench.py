@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Times voxel2graph and the Python reference construction on the same files, side by side.
+
+  bench.py VOXEL2GRAPH_BINARY GOLDEN_DIR [REPS]
+
+For the real label file and a REPS-times replicated copy (replicate.py), in the kNN template and
+the classic + cloud configurations: voxel2graph on one thread (best of 3 runs, whole process
+wall time) and reference_graphs.py (one run, in-process time from reading to the last graph,
+interpreter start and imports excluded). Prints a Markdown table of events/s per core and the
+ratio.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+binary, golden = sys.argv[1], sys.argv[2]
+reps = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+tmp = tempfile.mkdtemp(prefix="v2g_bench_")
+real = os.path.join(golden, "nexus_label_0_doublescape.h5")
+big = os.path.join(tmp, "nexus_label_0_replicated.h5")
+subprocess.run([sys.executable, os.path.join(here, "replicate.py"), real, big, str(reps)], check=True)
+
+configs = {"knn6 template": ([], []), "classic + cloud": (["--edges", "classic", "--cloud-info"], ["--classic", "--cloud-info"])}
+
+
+def ours(path, args):
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = subprocess.run([binary, "--threads", "1", *args, path, "-o", os.path.join(tmp, "out.gs")],
+                           capture_output=True, text=True, check=True)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    events = int(r.stderr.split(" events read")[0].split()[-1])
+    return events, best
+
+
+def reference(path, args):
+    r = subprocess.run([sys.executable, os.path.join(here, "reference_graphs.py"), *args, path],
+                       capture_output=True, text=True, check=True)
+    f = r.stdout.split()
+    return int(f[1]), float(f[5])
+
+
+print("| input | configuration | events | voxel2graph 1 thread (s) | ev/s per core | reference (s) | ev/s | ratio |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for label, path in (("nexus_label_0 (real, 6 events)", real), (f"replicated x{reps}", big)):
+    for name, (oargs, rargs) in configs.items():
+        n, t = ours(path, oargs)
+        rn, rt = reference(path, rargs)
+        assert n == rn, (n, rn)
+        print(f"| {label} | {name} | {n} | {t:.4f} | {n / t:,.0f} | {rt:.3f} | {rn / rt:,.1f} | {(n / t) / (rn / rt):,.0f}x |",
+              flush=True)
