@@ -1,7 +1,9 @@
 //! graphinfo prints the reference shapes of the golden graphs, selects by index and id, and its
 //! JSON views agree with the reference values.
 
-use nextgnn_stream::testing::{golden, golden_graph_files, golden_graphs, graphs_from_json, tool_path};
+use nextgnn_stream::testing::{
+    golden, golden_graph_files, golden_graphs, graphs_from_json, tool_path,
+};
 use nextgnn_stream::{Output, StreamWriter};
 use std::path::Path;
 use std::process::Command;
@@ -19,8 +21,15 @@ fn stream_of(dir: &Path, json: &str) -> String {
 }
 
 fn info(args: &[&str]) -> String {
-    let out = Command::new(tool_path("graphinfo")).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool_path("graphinfo"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -30,7 +39,8 @@ fn show_prints_reference_shapes() {
     for f in golden_graph_files() {
         let name = f.file_name().unwrap().to_str().unwrap().to_string();
         let p = stream_of(dir.path(), &name);
-        let raw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         for (k, r) in raw.as_array().unwrap().iter().enumerate() {
             let sh = &r["shapes"];
             let want = format!(
@@ -55,10 +65,19 @@ fn show_rows_match_reference_values() {
     let lines: Vec<&str> = out.lines().collect();
     // Reference: x[0] = [0.013571152463555336, 0.0077220075763762], y = 0, coords (42, 57, 67);
     // edge 0 = (0, 1) with attr [1.0, 0.012140615843236446], weight 1.
-    assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["node", "ener", "nhits", "y", "x", "y", "z"]);
-    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["0", "0.0135712", "0.007722", "0", "42", "57", "67"]);
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["node", "ener", "nhits", "y", "x", "y", "z"]
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "0.0135712", "0.007722", "0", "42", "57", "67"]
+    );
     assert_eq!(lines[4], "   ... (53 more nodes)");
-    assert_eq!(lines[6].split_whitespace().collect::<Vec<_>>(), ["0", "0", "1", "1", "0.0121406", "1"]);
+    assert_eq!(
+        lines[6].split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "1", "1", "0.0121406", "1"]
+    );
 }
 
 #[test]
@@ -78,7 +97,10 @@ fn json_views_agree_with_reference() {
     assert_eq!(s["graphs"], 6);
     assert_eq!(s["nodes_per_graph"]["min"], 87);
     assert_eq!(s["nodes_per_graph"]["max"], 129);
-    assert_eq!(s["nodes_per_graph"]["mean"].as_f64().unwrap(), nodes.iter().sum::<u64>() as f64 / 6.0);
+    assert_eq!(
+        s["nodes_per_graph"]["mean"].as_f64().unwrap(),
+        nodes.iter().sum::<u64>() as f64 / 6.0
+    );
     assert_eq!(s["edges_per_graph"]["min"], 400);
     assert_eq!(s["edges_per_graph"]["max"], 520);
     // The MC_dataset graphs hold binclass 1, 0, 1, 0, 0, 1; y = segclass - 1 takes -1, 0, 1 there.
@@ -86,21 +108,41 @@ fn json_views_agree_with_reference() {
         s["binclass"],
         serde_json::json!([{"class": 0, "graphs": 3, "fraction": 0.5}, {"class": 1, "graphs": 3, "fraction": 0.5}])
     );
-    let classes: Vec<i64> = s["node_classes"].as_array().unwrap().iter().map(|c| c["class"].as_i64().unwrap()).collect();
+    let classes: Vec<i64> = s["node_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_i64().unwrap())
+        .collect();
     assert_eq!(classes, [-1, 0, 1]);
-    let total_y: u64 = s["node_classes"].as_array().unwrap().iter().map(|c| c["nodes"].as_u64().unwrap()).sum();
+    let total_y: u64 = s["node_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["nodes"].as_u64().unwrap())
+        .sum();
     assert_eq!(total_y, nodes.iter().sum::<u64>());
     // Feature ranges are over every node of every graph.
     let ener = &s["node_features"][0];
     assert_eq!(ener["name"], "energy");
-    let want_min = graphs.iter().flat_map(|g| g.x.iter()).fold(f32::INFINITY, |a, &b| a.min(b));
+    let want_min = graphs
+        .iter()
+        .flat_map(|g| g.x.iter())
+        .fold(f32::INFINITY, |a, &b| a.min(b));
     assert_eq!(ener["min"].as_f64().unwrap(), want_min as f64);
-    assert_eq!(s["schema"]["coord_names"], serde_json::json!(["xbin", "ybin", "zbin"]));
+    assert_eq!(
+        s["schema"]["coord_names"],
+        serde_json::json!(["xbin", "ybin", "zbin"])
+    );
     assert_eq!(s["provenance"], serde_json::json!(["test"]));
     // --head: one line per graph, stopping at N.
     let head = info(&["--head", "4", &p]);
     assert_eq!(head.lines().count(), 4);
-    assert!(head.lines().nth(3).unwrap().starts_with("     3  Graph(x=[129, 1], edge_index=[2, 482]"));
+    assert!(head
+        .lines()
+        .nth(3)
+        .unwrap()
+        .starts_with("     3  Graph(x=[129, 1], edge_index=[2, 482]"));
     let jl = info(&["--head", "2", "--json", &p]);
     let first: serde_json::Value = serde_json::from_str(jl.lines().next().unwrap()).unwrap();
     assert_eq!(first["num_edges"], 486);

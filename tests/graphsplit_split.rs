@@ -23,8 +23,16 @@ fn make_input(dir: &Path, name: &str, range: std::ops::Range<i64>) {
 }
 
 fn split(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(tool_path("graphsplit")).args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool_path("graphsplit"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -75,7 +83,10 @@ fn shuffle_split_is_deterministic_and_complete() {
     // stdin gives the same split as the file; another seed a different one.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("{} --prefix q < all.gs", tool_path("graphsplit").display()))
+        .arg(format!(
+            "{} --prefix q < all.gs",
+            tool_path("graphsplit").display()
+        ))
         .current_dir(a.path())
         .output()
         .unwrap();
@@ -84,17 +95,39 @@ fn shuffle_split_is_deterministic_and_complete() {
     split(a.path(), &["all.gs", "--prefix", "r", "--seed", "7"]);
     assert_ne!(parts(a.path(), "r")[0], p[0]);
     // Custom fractions with an empty part.
-    let out = split(a.path(), &["all.gs", "--prefix", "s", "--fractions", "0.7,0,0.3"]);
-    assert!(out.contains("train       700") && out.contains("valid         0") && out.contains("test        300"), "{out}");
+    let out = split(
+        a.path(),
+        &["all.gs", "--prefix", "s", "--fractions", "0.7,0,0.3"],
+    );
+    assert!(
+        out.contains("train       700")
+            && out.contains("valid         0")
+            && out.contains("test        300"),
+        "{out}"
+    );
 }
 
 #[test]
 fn stratify_keeps_class_balance() {
     let d = tempfile::tempdir().unwrap();
     make_input(d.path(), "all.gs", 0..1000);
-    split(d.path(), &["all.gs", "--prefix", "st", "--stratify", "binclass", "--fractions", "0.6,0.2,0.2"]);
+    split(
+        d.path(),
+        &[
+            "all.gs",
+            "--prefix",
+            "st",
+            "--stratify",
+            "binclass",
+            "--fractions",
+            "0.6,0.2,0.2",
+        ],
+    );
     let p = parts(d.path(), "st");
-    let ones: Vec<usize> = p.iter().map(|v| v.iter().filter(|t| t.2 == 1).count()).collect();
+    let ones: Vec<usize> = p
+        .iter()
+        .map(|v| v.iter().filter(|t| t.2 == 1).count())
+        .collect();
     let sizes: Vec<usize> = p.iter().map(Vec::len).collect();
     assert_eq!(sizes, [600, 200, 200]);
     assert_eq!(ones, [150, 50, 50], "250 signal graphs split 60/20/20");
@@ -113,9 +146,18 @@ fn by_hash_follows_documented_hash_and_agrees_across_pieces() {
     make_input(d.path(), "all.gs", 0..1000);
     make_input(d.path(), "a.gs", 0..400);
     make_input(d.path(), "b.gs", 400..1000);
-    split(d.path(), &["all.gs", "--prefix", "h", "--by-hash", "--seed", "3"]);
-    split(d.path(), &["a.gs", "--prefix", "ha", "--by-hash", "--seed", "3"]);
-    split(d.path(), &["b.gs", "--prefix", "hb", "--by-hash", "--seed", "3"]);
+    split(
+        d.path(),
+        &["all.gs", "--prefix", "h", "--by-hash", "--seed", "3"],
+    );
+    split(
+        d.path(),
+        &["a.gs", "--prefix", "ha", "--by-hash", "--seed", "3"],
+    );
+    split(
+        d.path(),
+        &["b.gs", "--prefix", "hb", "--by-hash", "--seed", "3"],
+    );
     let whole = parts(d.path(), "h");
     let (pa, pb) = (parts(d.path(), "ha"), parts(d.path(), "hb"));
     // Two independent jobs on two pieces put every graph where one job on the whole puts it.
@@ -136,7 +178,13 @@ fn by_hash_follows_documented_hash_and_agrees_across_pieces() {
     for (&(fnum, id), &k) in &by_part {
         let h = splitmix64(splitmix64(splitmix64(3) ^ fnum as u64) ^ id as u64);
         let u = (h >> 11) as f64 / (1u64 << 53) as f64;
-        let want = if u < 0.8 { 0 } else if u < 0.9 { 1 } else { 2 };
+        let want = if u < 0.8 {
+            0
+        } else if u < 0.9 {
+            1
+        } else {
+            2
+        };
         assert_eq!(k, want, "fnum {fnum} dataset_id {id}");
         counts[k] += 1;
     }

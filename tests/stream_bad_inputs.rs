@@ -25,14 +25,23 @@ fn golden_stream(dir: &Path, json: &str) -> (PathBuf, Vec<u8>) {
 }
 
 fn run(tool: &str, args: &[&str], dir: &Path) -> ProcOutput {
-    Command::new(tool_path(tool)).args(args).current_dir(dir).output().unwrap()
+    Command::new(tool_path(tool))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 fn sh(cmd: &str, dir: &Path) -> ProcOutput {
     let cmd = cmd
         .replace("graphinfo", tool_path("graphinfo").to_str().unwrap())
         .replace("graphsplit", tool_path("graphsplit").to_str().unwrap());
-    Command::new("sh").arg("-c").arg(cmd).current_dir(dir).output().unwrap()
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 /// Exit status 1 and exactly this one line on stderr.
@@ -88,7 +97,11 @@ fn wrong_magic() {
         &run("graphsplit", &[j, "--prefix", "p"], dir.path()),
         &format!("error: {j}: not a nextgnn graph stream (wrong magic bytes) (at byte 0, after 0 graphs)"),
     );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no output left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no output left behind"
+    );
 }
 
 #[test]
@@ -96,7 +109,10 @@ fn schema_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let (a, abytes) = golden_stream(dir.path(), "graphs_classic_cloud.json");
     let (b, _) = golden_stream(dir.path(), "graphs_classic_nocloud.json");
-    let (a, b) = (a.file_name().unwrap().to_str().unwrap(), b.file_name().unwrap().to_str().unwrap());
+    let (a, b) = (
+        a.file_name().unwrap().to_str().unwrap(),
+        b.file_name().unwrap().to_str().unwrap(),
+    );
     assert_error(
         &sh(&format!("cat {a} {b} | graphinfo --check"), dir.path()),
         &format!(
@@ -119,9 +135,15 @@ fn huge_length_prefix() {
     bytes[second..second + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     std::fs::write(dir.path().join("huge.gs"), &bytes).unwrap();
     let want = format!("error: huge.gs: frame length 4294967295 exceeds the 268435456 byte limit (corrupt stream) (at byte {second}, after 1 graphs)");
-    assert_error(&run("graphinfo", &["--check", "huge.gs"], dir.path()), &want);
+    assert_error(
+        &run("graphinfo", &["--check", "huge.gs"], dir.path()),
+        &want,
+    );
     // graphsplit never decodes frames, but it still refuses the length before reading the payload.
-    assert_error(&run("graphsplit", &["huge.gs", "--prefix", "p"], dir.path()), &want);
+    assert_error(
+        &run("graphsplit", &["huge.gs", "--prefix", "p"], dir.path()),
+        &want,
+    );
     assert!(!dir.path().join("p_train.gs").exists());
 }
 
@@ -159,7 +181,10 @@ fn edge_index_out_of_range() {
     let second = frame_offset(&bytes, 1);
     let payload_start = second + 4;
     let at = payload_start + src_offset(&bytes[payload_start..]);
-    assert_eq!(bytes[at] as u32, small.src[0], "the walk found the first edge source");
+    assert_eq!(
+        bytes[at] as u32, small.src[0],
+        "the walk found the first edge source"
+    );
     bytes[at] = 12;
     std::fs::write(dir.path().join("bad.gs"), &bytes).unwrap();
     assert_error(
@@ -207,7 +232,10 @@ fn unwritable_output() {
         &run("graphsplit", &["graphs_classic_cloud.json.gs", "--prefix", "graphs_classic_cloud.json.gs/p"], dir.path()),
         "error: graphs_classic_cloud.json.gs/p_train.gs: cannot create output (is the directory there and writable?): Not a directory (os error 20)",
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left.len(), 1, "only the input remains: {left:?}");
 }
 
@@ -216,13 +244,18 @@ fn sigpipe_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let (s, g) = golden_graphs("graphs_classic_cloud.json");
-    let many: Vec<Graph> = (0..2000).map(|i| {
-        let mut x = g[i % g.len()].clone();
-        x.dataset_id = i as i64;
-        x
-    }).collect();
+    let many: Vec<Graph> = (0..2000)
+        .map(|i| {
+            let mut x = g[i % g.len()].clone();
+            x.dataset_id = i as i64;
+            x
+        })
+        .collect();
     write_file(&dir.path().join("many.gs"), &s, &many);
-    for args in [&["--head", "2000", "many.gs"][..], &["--json", "--show", "0", "many.gs"][..]] {
+    for args in [
+        &["--head", "2000", "many.gs"][..],
+        &["--json", "--show", "0", "many.gs"][..],
+    ] {
         let mut child = Command::new(tool_path("graphinfo"))
             .args(args)
             .current_dir(dir.path())
@@ -231,11 +264,17 @@ fn sigpipe_ends_quietly() {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
         assert!(!first.is_empty());
         // The reader is gone (like `| head -1`): the tool dies of SIGPIPE, silently.
         let out = child.wait_with_output().unwrap();
-        assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(
             out.status.signal() == Some(13) || out.status.success(),
             "{:?}",
@@ -245,6 +284,10 @@ fn sigpipe_ends_quietly() {
     // Through a real shell pipe: nothing on stderr.
     let out = sh("graphinfo --head 2000 many.gs | head -n 1", dir.path());
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("     0  Graph(x=[55, 4]"));
 }

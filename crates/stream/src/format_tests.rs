@@ -355,7 +355,8 @@ fn forged_frames_are_rejected_with_reasons() {
         )
     );
 
-    let cases: Vec<(Box<dyn Fn(&mut FrameV1)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut FrameV1)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|f| f.num_nodes = 7),
             "x holds 48 bytes, expected 56",

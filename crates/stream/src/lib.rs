@@ -12,7 +12,8 @@ pub use format::{FrameError, FrameIds, MAGIC, MAX_FRAME, MAX_HEADER, MAX_NODES, 
 pub use graph::{Graph, Schema};
 pub use output::{command_line, progress, run_main, write_atomic, Output};
 pub use stream::{
-    check_same_schema, read_streams, schema_diff, RawFrame, StreamError, StreamReader, StreamWriter,
+    check_same_schema, open_streams, read_streams, schema_diff, FileReader, RawFrame, StreamError,
+    StreamReader, StreamWriter,
 };
 
 pub mod testing;

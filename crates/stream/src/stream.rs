@@ -367,6 +367,26 @@ impl<W: Write> StreamWriter<W> {
     }
 }
 
+/// A reader over a file or stdin, as returned by [`StreamReader::open`].
+pub type FileReader = StreamReader<Box<dyn Read + Send>>;
+
+/// Opens several streams (or `-`, at most once) and checks that they share one schema.
+///
+/// All headers are read up front, so a schema mismatch is reported before any output is written.
+pub fn open_streams(paths: &[String]) -> anyhow::Result<(Schema, Vec<FileReader>)> {
+    if paths.iter().filter(|p| *p == "-").count() > 1 {
+        anyhow::bail!("stdin (-) can be given only once");
+    }
+    let mut schema = None;
+    let mut readers = Vec::new();
+    for p in paths {
+        let r = StreamReader::open(p)?;
+        check_same_schema(&mut schema, r.schema(), p)?;
+        readers.push(r);
+    }
+    Ok((schema.unwrap_or_default(), readers))
+}
+
 /// Reads several streams (or `-`) one after the other; all must share one schema.
 pub fn read_streams(paths: &[String]) -> anyhow::Result<(Schema, Vec<String>, Vec<Graph>)> {
     let mut schema: Option<Schema> = None;

@@ -1,13 +1,10 @@
 //! graphinfo: summaries, one-graph views and validation of graph streams.
 
 use anyhow::{bail, Context};
-use nextgnn_stream::{check_same_schema, progress, Graph, Schema, StreamReader};
+use nextgnn_stream::{open_streams, progress, Graph, Schema};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read;
-
-type Reader = StreamReader<Box<dyn Read + Send>>;
 
 /// Which graph to pick out of the inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,20 +31,6 @@ pub fn parse_id(s: &str) -> anyhow::Result<Selector> {
     Ok(Selector::Id(f, d))
 }
 
-fn open_all(inputs: &[String]) -> anyhow::Result<(Schema, Vec<Reader>)> {
-    if inputs.iter().filter(|p| *p == "-").count() > 1 {
-        bail!("stdin (-) can be given only once");
-    }
-    let mut schema = None;
-    let mut readers = Vec::new();
-    for p in inputs {
-        let r = StreamReader::open(p)?;
-        check_same_schema(&mut schema, r.schema(), p)?;
-        readers.push(r);
-    }
-    Ok((schema.unwrap_or_default(), readers))
-}
-
 fn input_bytes(inputs: &[String]) -> u64 {
     inputs
         .iter()
@@ -59,7 +42,7 @@ fn input_bytes(inputs: &[String]) -> u64 {
 
 /// Finds one graph without decoding the others (only their identity fields are read).
 pub fn select_graph(inputs: &[String], sel: Selector) -> anyhow::Result<(Schema, Graph)> {
-    let (schema, readers) = open_all(inputs)?;
+    let (schema, readers) = open_streams(inputs)?;
     let mut seen = 0u64;
     for mut r in readers {
         while let Some(f) = r.next_raw()? {
@@ -204,7 +187,7 @@ pub fn graph_json(g: &Graph, s: &Schema) -> Value {
 
 /// Prints one line per graph (PyG style, or JSON shapes) for the first `n` graphs.
 pub fn head(inputs: &[String], n: u64, as_json: bool) -> anyhow::Result<String> {
-    let (schema, readers) = open_all(inputs)?;
+    let (schema, readers) = open_streams(inputs)?;
     let mut out = String::new();
     let mut k = 0;
     'all: for r in readers {
@@ -292,7 +275,7 @@ fn dist(v: &mut [u64]) -> Value {
 
 /// Reads every graph and returns the summary as JSON (the text view is rendered from it).
 pub fn summarize(inputs: &[String]) -> anyhow::Result<Value> {
-    let (schema, readers) = open_all(inputs)?;
+    let (schema, readers) = open_streams(inputs)?;
     let pb = progress(input_bytes(inputs), "reading");
     let (mut nodes, mut edges, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
     let mut binclass: BTreeMap<i64, u64> = BTreeMap::new();
@@ -489,7 +472,7 @@ pub fn summary_text(s: &Value) -> String {
 
 /// Decodes and validates every frame of every input; the first fault is the error.
 pub fn check(inputs: &[String]) -> anyhow::Result<(u64, u64)> {
-    let (schema, readers) = open_all(inputs)?;
+    let (schema, readers) = open_streams(inputs)?;
     let pb = progress(input_bytes(inputs), "checking");
     let (mut graphs, mut bytes) = (0u64, 0u64);
     for mut r in readers {

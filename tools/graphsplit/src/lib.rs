@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context};
 use nextgnn_stream::{
-    check_same_schema, command_line, progress, Output, RawFrame, Schema, StreamReader, StreamWriter,
+    command_line, open_streams, progress, FileReader, Output, RawFrame, Schema, StreamWriter,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -103,10 +103,10 @@ impl Parts {
     fn create(prefix: &str, schema: &Schema, provenance: &str) -> anyhow::Result<Self> {
         let mut writers = Vec::new();
         let mut paths = Vec::new();
-        for k in 0..3 {
+        for (k, name) in PARTS.iter().enumerate() {
             let p = part_path(prefix, k);
             let out = Output::create(&p)?;
-            let prov = format!("{provenance} [{}]", PARTS[k]);
+            let prov = format!("{provenance} [{name}]");
             writers.push(
                 StreamWriter::new(out, schema.clone(), &prov)
                     .with_context(|| format!("{p}: cannot write"))?,
@@ -139,23 +139,7 @@ impl Parts {
     }
 }
 
-fn open_all(
-    inputs: &[String],
-) -> anyhow::Result<(Schema, Vec<StreamReader<Box<dyn std::io::Read + Send>>>)> {
-    if inputs.iter().filter(|p| *p == "-").count() > 1 {
-        bail!("stdin (-) can be given only once");
-    }
-    let mut schema = None;
-    let mut readers = Vec::new();
-    for p in inputs {
-        let r = StreamReader::open(p)?;
-        check_same_schema(&mut schema, r.schema(), p)?;
-        readers.push(r);
-    }
-    Ok((schema.unwrap_or_default(), readers))
-}
-
-fn provenance(readers: &[StreamReader<Box<dyn std::io::Read + Send>>]) -> String {
+fn provenance(readers: &[FileReader]) -> String {
     let inputs: Vec<String> = readers
         .iter()
         .flat_map(|r| r.provenance().iter().cloned())
@@ -180,7 +164,7 @@ pub fn split(inputs: &[String], prefix: &str, opts: &SplitOptions) -> anyhow::Re
     if opts.mode == Mode::ByHash && opts.stratify_binclass {
         bail!("--stratify needs the shuffle mode: --by-hash assigns each graph independently of its class, so parts keep the balance only on average");
     }
-    let (schema, mut readers) = open_all(inputs)?;
+    let (schema, mut readers) = open_streams(inputs)?;
     let pb = progress(input_bytes(inputs), "splitting");
     match opts.mode {
         Mode::ByHash => {
