@@ -80,54 +80,62 @@ struct Secondary {
 }
 
 impl Simulator {
-    /// Simulates one event of `kind` from `rng`.
-    pub fn event(&self, kind: EventKind, rng: &mut ChaCha8Rng) -> Event {
+    /// A vertex drawn uniformly in the vertex cylinder.
+    fn vertex(&self, rng: &mut ChaCha8Rng) -> [f64; 3] {
         let v = &self.volume;
         let r = v.vertex_radius * rng.gen::<f64>().sqrt();
         let phi = std::f64::consts::TAU * rng.gen::<f64>();
         let z = v.vertex_z.0 + (v.vertex_z.1 - v.vertex_z.0) * rng.gen::<f64>();
-        let vertex = [r * phi.cos(), r * phi.sin(), z];
+        [r * phi.cos(), r * phi.sin(), z]
+    }
+
+    /// One electron of kinetic energy `t` (MeV) from a random vertex, isotropic.
+    pub fn electron(&self, t: f64, rng: &mut ChaCha8Rng) -> Event {
+        let vertex = self.vertex(rng);
+        let d = isotropic(rng);
+        let mut ev = Event::default();
+        let mut stack = Vec::new();
+        ev.primary_energy.push(t);
+        let path = self.transport_electron(rng, vertex, d, t, 0, true, &mut ev.hits, &mut stack);
+        ev.primary_path.push(path);
+        self.secondaries(rng, &mut ev, stack);
+        ev
+    }
+
+    /// Simulates one event of `kind` from `rng`.
+    pub fn event(&self, kind: EventKind, rng: &mut ChaCha8Rng) -> Event {
+        if kind == EventKind::SingleElectron {
+            let t = Q_BB + self.roi_width * (rng.gen::<f64>() - 0.5);
+            return self.electron(t, rng);
+        }
+        let vertex = self.vertex(rng);
         let mut ev = Event::default();
         let mut stack = Vec::new();
         let d1 = isotropic(rng);
-        match kind {
-            EventKind::DoubleBeta => {
-                let (t1, t2) = sample_bb_energies(rng);
-                let (b1, b2) = (
-                    crate::physics::beta2(t1).sqrt(),
-                    crate::physics::beta2(t2).sqrt(),
-                );
-                // dN/dcosθ ∝ 1 − β1β2 cosθ, by rejection
-                let cos = loop {
-                    let c = 2.0 * rng.gen::<f64>() - 1.0;
-                    if rng.gen::<f64>() * (1.0 + b1 * b2) < 1.0 - b1 * b2 * c {
-                        break c;
-                    }
-                };
-                let d2 = rotate(d1, cos, std::f64::consts::TAU * rng.gen::<f64>());
-                for (i, (t, d)) in [(t1, d1), (t2, d2)].into_iter().enumerate() {
-                    ev.primary_energy.push(t);
-                    let path = self.transport_electron(
-                        rng,
-                        vertex,
-                        d,
-                        t,
-                        i as u8,
-                        true,
-                        &mut ev.hits,
-                        &mut stack,
-                    );
-                    ev.primary_path.push(path);
-                }
+        let (t1, t2) = sample_bb_energies(rng);
+        let (b1, b2) = (
+            crate::physics::beta2(t1).sqrt(),
+            crate::physics::beta2(t2).sqrt(),
+        );
+        // dN/dcosθ ∝ 1 − β1β2 cosθ, by rejection
+        let cos = loop {
+            let c = 2.0 * rng.gen::<f64>() - 1.0;
+            if rng.gen::<f64>() * (1.0 + b1 * b2) < 1.0 - b1 * b2 * c {
+                break c;
             }
-            EventKind::SingleElectron => {
-                let t = Q_BB + self.roi_width * (rng.gen::<f64>() - 0.5);
-                ev.primary_energy.push(t);
-                let path =
-                    self.transport_electron(rng, vertex, d1, t, 0, true, &mut ev.hits, &mut stack);
-                ev.primary_path.push(path);
-            }
+        };
+        let d2 = rotate(d1, cos, std::f64::consts::TAU * rng.gen::<f64>());
+        for (i, (t, d)) in [(t1, d1), (t2, d2)].into_iter().enumerate() {
+            ev.primary_energy.push(t);
+            let path =
+                self.transport_electron(rng, vertex, d, t, i as u8, true, &mut ev.hits, &mut stack);
+            ev.primary_path.push(path);
         }
+        self.secondaries(rng, &mut ev, stack);
+        ev
+    }
+
+    fn secondaries(&self, rng: &mut ChaCha8Rng, ev: &mut Event, mut stack: Vec<Secondary>) {
         // Secondaries make no further secondaries: their energies are small (simplification).
         while let Some(s) = stack.pop() {
             self.transport_electron(
@@ -141,7 +149,6 @@ impl Simulator {
                 &mut stack,
             );
         }
-        ev
     }
 
     /// Steps one electron until it stops; returns its path length (mm).

@@ -391,6 +391,6 @@ mod tests {
         assert_eq!(rows[4].elem, "1_0");
         assert!(rows
             .iter()
-            .all(|r| r.dataset_id == 7 && !r.blob_success && r.nblob == 1));
+            .all(|r| r.dataset_id == 7 && r.blob_success && r.nblob == 1));
     }
 }

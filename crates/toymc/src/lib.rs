@@ -492,6 +492,7 @@ pub fn run(
     );
     let label_basename = toy.file_name();
 
+    let row_size = voxels.row_size();
     let mut nvox = Vec::with_capacity(cfg.events as usize);
     let (mut signal, mut two_sig, mut two_bkg, mut rows) = (0u64, 0u64, 0u64, 0u64);
     let mut start = 0;
@@ -503,7 +504,7 @@ pub fn run(
                 .map(|i| {
                     let ev = toy.event(i)?;
                     let mut p = RowPacker {
-                        buf: Vec::with_capacity(ev.rows.len() * voxels_row_size(&toy)),
+                        buf: Vec::with_capacity(ev.rows.len() * row_size),
                     };
                     toy.pack_rows(&ev.rows, &mut p)?;
                     Ok((p.buf, ev.rows.len(), ev.binclass, ev.nblob))
@@ -589,10 +590,6 @@ pub fn run(
         two_blob_background: frac(two_bkg, cfg.events - signal),
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-fn voxels_row_size(toy: &Toy) -> usize {
-    toy.voxel_columns().iter().map(|c| c.ty.size()).sum()
 }
 
 fn bins_columns() -> Vec<Column> {
