@@ -6,6 +6,9 @@
 pub mod batch;
 pub mod model;
 pub mod ops;
+pub mod predict;
+pub mod tool;
+pub mod train;
 
 pub use batch::{Batch, Csr, Propagation};
 pub use model::{Adam, ModelConfig, Task, Weights};

@@ -1,0 +1,266 @@
+//! The bodies of the gcn-train and gcn-predict commands (their `main.rs` only parses arguments).
+
+use crate::model::Task;
+use crate::ops::CpuFast;
+use crate::predict::{self, Predictions};
+use crate::train::{self, Checkpoint, Outcome, RunSetup, TrainConfig};
+use anyhow::{bail, ensure, Context, Result};
+use nextgnn_stream::{Graph, Schema, StreamReader};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// CPU with the custom kernels.
+    Cpu,
+    /// CPU with dfdx's own ops only (the code path CUDA uses; for checks).
+    CpuDfdx,
+    /// The first CUDA GPU (needs the `cuda` feature).
+    Cuda,
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(DeviceKind::Cpu),
+            "cpu-dfdx" => Ok(DeviceKind::CpuDfdx),
+            "cuda" => Ok(DeviceKind::Cuda),
+            _ => Err(format!("unknown device '{s}' (cpu, cuda or cpu-dfdx)")),
+        }
+    }
+}
+
+/// Calls `f` with the backend of `kind`.
+macro_rules! with_backend {
+    ($kind:expr, |$b:ident| $body:expr) => {
+        match $kind {
+            DeviceKind::Cpu => {
+                let $b = CpuFast::default();
+                $body
+            }
+            DeviceKind::CpuDfdx => {
+                let $b = crate::ops::Pure::<dfdx::prelude::Cpu>::default();
+                $body
+            }
+            DeviceKind::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    let dev = dfdx::prelude::Cuda::try_build(0, 0)
+                        .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))?;
+                    let $b = crate::ops::Pure { dev };
+                    $body
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    bail!("--device cuda: this build has no CUDA support (rebuild with `cargo build --release --features cuda`)")
+                }
+            }
+        }
+    };
+}
+
+/// Sets the rayon pool size (0 = one thread per core); called once, before any work.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot set the thread count")?;
+    }
+    Ok(())
+}
+
+/// Reads a whole stream into memory, with its schema.
+pub fn read_stream(path: &str) -> Result<(Schema, Vec<Graph>)> {
+    let mut r = StreamReader::open(path)?;
+    let schema = r.schema().clone();
+    let graphs = r.read_all()?;
+    Ok((schema, graphs))
+}
+
+/// Options of gcn-train besides the hyperparameters.
+#[derive(Debug, Clone)]
+pub struct TrainArgs {
+    /// Training stream.
+    pub train: String,
+    /// Validation stream.
+    pub valid: String,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Checkpoint to continue from.
+    pub resume: Option<PathBuf>,
+    /// Overrides the epoch count of a resumed run.
+    pub epochs_override: Option<usize>,
+    /// Device.
+    pub device: DeviceKind,
+    /// Stop after this many batches (tests).
+    pub max_batches: Option<usize>,
+}
+
+/// Runs gcn-train; `on_epoch` gets each epoch's metrics (after metrics.csv is written).
+pub fn train_command(
+    cfg: TrainConfig,
+    a: &TrainArgs,
+    stop: &AtomicBool,
+    mut on_epoch: impl FnMut(&train::EpochMetrics, &Path),
+) -> Result<Outcome> {
+    let (schema, train_graphs) = read_stream(&a.train)?;
+    let (vschema, valid_graphs) = read_stream(&a.valid)?;
+    ensure!(
+        vschema.node_features == schema.node_features,
+        "{}: node features [{}] differ from the training stream's [{}]",
+        a.valid,
+        vschema.node_features.join(", "),
+        schema.node_features.join(", ")
+    );
+    let ck = match &a.resume {
+        Some(p) => {
+            let mut ck = Checkpoint::load(p)?;
+            ensure!(
+                ck.schema.node_features == schema.node_features,
+                "{}: node features [{}] differ from the checkpoint's [{}] ({})",
+                a.train,
+                schema.node_features.join(", "),
+                ck.schema.node_features.join(", "),
+                p.display()
+            );
+            if let Some(e) = a.epochs_override {
+                ck.config.epochs = e;
+            }
+            ck
+        }
+        None => train::new_run(cfg, schema.clone(), &train_graphs)?,
+    };
+    let task = ck.config.task;
+    let nclass = ck.weights.config.nclass;
+    train::check_stream(task, &schema, &train_graphs, nclass, &a.train)?;
+    train::check_stream(task, &vschema, &valid_graphs, nclass, &a.valid)?;
+    ensure!(
+        !valid_graphs.is_empty(),
+        "{}: the validation stream has no graphs",
+        a.valid
+    );
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
+    eprintln!(
+        "gcn-train: {} {} training / {} validation graphs, {} features, {} classes, class weights [{}], epoch {} of {}",
+        task,
+        train_graphs.len(),
+        valid_graphs.len(),
+        schema.node_features.len(),
+        nclass,
+        ck.class_weights.iter().map(|w| format!("{w:.4}")).collect::<Vec<_>>().join(", "),
+        ck.epoch + 1,
+        ck.config.epochs
+    );
+    let setup = RunSetup {
+        train: train_graphs,
+        valid: valid_graphs,
+        schema,
+        out: a.out.clone(),
+        max_batches: a.max_batches,
+    };
+    let metrics = a.out.join("metrics.csv");
+    with_backend!(a.device, |b| train::run(
+        &b,
+        ck,
+        &setup,
+        stop,
+        |m| on_epoch(m, &metrics)
+    ))
+}
+
+/// Output format of gcn-predict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated text with a header line.
+    Csv,
+    /// HDF5 table readable by `pandas.read_hdf`.
+    H5,
+}
+
+/// Runs gcn-predict: reads the model and the stream, writes the table, returns the score.
+pub fn predict_command(
+    model: &Path,
+    input: &str,
+    output: &str,
+    format: Format,
+    batch: usize,
+    device: DeviceKind,
+) -> Result<(Task, Option<predict::Score>)> {
+    let ck = Checkpoint::load(model)?;
+    let (schema, mut graphs) = read_stream(input)?;
+    ensure!(
+        schema.node_features == ck.schema.node_features,
+        "{input}: node features [{}] differ from the model's [{}] ({})",
+        schema.node_features.join(", "),
+        ck.schema.node_features.join(", "),
+        model.display()
+    );
+    for (k, g) in graphs.iter().enumerate() {
+        g.validate(&schema).map_err(|e| {
+            anyhow::anyhow!(
+                "{input}: graph {k} (file {} event {}): {e}",
+                g.fnum,
+                g.dataset_id
+            )
+        })?;
+    }
+    let nfeat = schema.node_features.len();
+    let ncoord = schema.coord_names.len();
+    let (pred, score) = with_backend!(device, |b| predict::predict(
+        &b,
+        &ck.weights,
+        &mut graphs,
+        batch,
+        nfeat,
+        ncoord
+    ))?;
+    write_predictions(&pred, output, format)?;
+    Ok((ck.config.task, score))
+}
+
+fn write_predictions(p: &Predictions, output: &str, format: Format) -> Result<()> {
+    match format {
+        Format::Csv => {
+            let mut o = nextgnn_stream::Output::create(output)?;
+            predict::write_csv(p, &mut o)?;
+            o.commit()
+        }
+        Format::H5 => {
+            ensure!(
+                output != "-",
+                "--format h5 needs a file name (-o FILE.h5), not stdout"
+            );
+            let dest = Path::new(output);
+            let tmp = nextgnn_stream::output::temp_sibling(dest)?;
+            let r = predict::write_h5(p, &tmp).and_then(|_| {
+                std::fs::rename(&tmp, dest)
+                    .with_context(|| format!("{output}: cannot rename into place"))
+            });
+            if r.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            r
+        }
+    }
+}
+
+/// One-line summary of a score for stderr.
+pub fn score_line(task: Task, s: &predict::Score) -> String {
+    match task {
+        Task::Classification => format!("accuracy {:.4} on {} events", s.values[0], s.count),
+        Task::Segmentation => format!(
+            "IoU {} on {} voxels",
+            s.values
+                .iter()
+                .enumerate()
+                .map(|(k, v)| format!("class {k} {v:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.count
+        ),
+    }
+}
