@@ -10,7 +10,8 @@
 #     through the hash split mode (graphsplit --by-hash per task, cat per split);
 #   - sends a training job the time-limit warning signal: it must checkpoint, requeue itself,
 #     resume from last.ckpt and finish with the right number of epochs;
-#   - cancels a training job: it must leave last.ckpt, and `submit.sh --from train` must resume it.
+#   - cancels a training job: it must leave last.ckpt, and `submit.sh --from train` must resume it;
+#     both interrupted runs must end with identical training curves (resume is exact).
 # The daemons it started are stopped by PID on every exit. The last line is "slurm: N passed, M
 # failed"; the exit status is non-zero when anything failed.
 #
@@ -406,6 +407,30 @@ except OSError:
 print(int(float(rows[-1]["epoch"])) if rows else 0)
 PY
 }
+# epochs_once DIR N: metrics.csv lists epochs 1..N, each once (a resume neither repeats nor skips one).
+epochs_once() {
+    python3 - "$1/metrics.csv" "$2" <<'PY'
+import csv, sys
+epochs = [int(float(r["epoch"])) for r in csv.DictReader(open(sys.argv[1]))]
+sys.exit(0 if epochs == list(range(1, int(sys.argv[2]) + 1)) else 1)
+PY
+}
+# same_curves DIR1 DIR2: both runs recorded the same losses and accuracies, epoch by epoch.
+same_curves() {
+    python3 - "$1/metrics.csv" "$2/metrics.csv" <<'PY'
+import csv, sys
+def curve(path):
+    return [{k: v for k, v in r.items() if k not in ("seconds", "graphs_per_s")}
+            for r in csv.DictReader(open(path))]
+a, b = curve(sys.argv[1]), curve(sys.argv[2])
+if a != b:
+    for ra, rb in zip(a, b):
+        if ra != rb:
+            print(f"slurm-test: first difference: {ra} vs {rb}", file=sys.stderr)
+            break
+sys.exit(0 if a == b and a else 1)
+PY
+}
 # mid_training DIR: a checkpoint exists and at least one epoch is recorded.
 mid_training() { [ -s "$1/last.ckpt" ] && [ "$(epochs_done "$1")" -ge 1 ]; }
 
@@ -517,7 +542,7 @@ rq_ok() {
         show_log "$log"
         return 1
     fi
-    [ "$(epochs_done "$W/model-requeue")" -eq "$LONG_EPOCHS" ] && predictions_cover "$W/preds-requeue.csv"
+    epochs_once "$W/model-requeue" "$LONG_EPOCHS" && predictions_cover "$W/preds-requeue.csv"
 }
 check "requeue: USR1 -> checkpoint -> requeued -> resumed from last.ckpt -> $LONG_EPOCHS epochs" rq_ok
 
@@ -540,8 +565,11 @@ resumed_ok() {
         return 1
     fi
     grep -q 'resuming from' "$W/logs/nextgnn-train-$train.out" &&
-        [ "$(epochs_done "$W/model-cancel")" -eq "$LONG_EPOCHS" ] && predictions_cover "$W/preds-cancel.csv"
+        epochs_once "$W/model-cancel" "$LONG_EPOCHS" && predictions_cover "$W/preds-cancel.csv"
 }
 check "resume: submit.sh --from train continues the cancelled run to $LONG_EPOCHS epochs" resumed_ok
+# Same data and seed, stopped at different points: an exact resume gives identical curves.
+check "the requeued and the cancelled-then-resumed runs have identical training curves" \
+    same_curves "$W/model-requeue" "$W/model-cancel"
 
 summary
