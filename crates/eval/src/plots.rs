@@ -243,6 +243,20 @@ impl Metrics {
                 values: Vec::new(),
             })
             .collect();
+        // Only the columns drawn must be numbers; others (notes, paths) are carried as gaps.
+        let drawn = |name: &str| {
+            [
+                "epoch",
+                "lr",
+                "train_loss",
+                "valid_loss",
+                "train_acc",
+                "valid_acc",
+            ]
+            .contains(&name)
+                || name.starts_with("train_iou_")
+                || name.starts_with("valid_iou_")
+        };
         for rec in rdr.records() {
             let rec = rec.with_context(|| format!("{p}: malformed CSV"))?;
             let line = rec.position().map_or(0, |q| q.line());
@@ -252,12 +266,14 @@ impl Metrics {
                 let v = if field.is_empty() {
                     f64::NAN
                 } else {
-                    field.parse::<f64>().map_err(|_| {
-                        anyhow!(
+                    match field.parse::<f64>() {
+                        Ok(v) => v,
+                        Err(_) if !drawn(&col.name) => f64::NAN,
+                        Err(_) => bail!(
                             "{p}: line {line}, column {}: '{field}' is not a number",
                             col.name
-                        )
-                    })?
+                        ),
+                    }
                 };
                 if i == epoch_col {
                     if !v.is_finite() {
@@ -294,23 +310,53 @@ pub fn training_curves(metrics_csv: &Path, out: &Path) -> Result<()> {
                 .join(", ")
         );
     }
-    render!(out, (1500, 480), draw_training(&m, out))
+    render!(out, (1500, 520), draw_training(&m, out))
 }
 
-/// (label, values, colour index, dashed) of the series of the score panel.
-fn score_series(m: &Metrics) -> Vec<(String, &[f64], usize, bool)> {
-    let mut series = Vec::new();
+/// One curve of a panel: legend label, values per epoch, colour, dashed (train) or solid (valid).
+struct Curve<'a> {
+    label: String,
+    values: &'a [f64],
+    colour: RGBColor,
+    dashed: bool,
+}
+
+const LOSS_COLOUR: RGBColor = RGBColor(31, 119, 180);
+const ACCURACY_COLOUR: RGBColor = RGBColor(255, 127, 14);
+
+/// Accuracy and per-class IoU curves; IoU curves take the voxel class colours of event displays.
+fn score_curves(m: &Metrics) -> Vec<Curve<'_>> {
+    let mut curves = Vec::new();
     for (split, dashed) in [("train", true), ("valid", false)] {
-        if let Some(v) = m.get(&format!("{split}_acc")) {
-            series.push((format!("{split} accuracy"), v, 0, dashed));
+        if let Some(values) = m.get(&format!("{split}_acc")) {
+            curves.push(Curve {
+                label: format!("{split} accuracy"),
+                values,
+                colour: ACCURACY_COLOUR,
+                dashed,
+            });
         }
         let mut k = 0;
-        while let Some(v) = m.get(&format!("{split}_iou_{k}")) {
-            series.push((format!("{split} IoU {}", class_name(k)), v, k + 1, dashed));
+        while let Some(values) = m.get(&format!("{split}_iou_{k}")) {
+            curves.push(Curve {
+                label: format!("{split} IoU {}", class_name(k)),
+                values,
+                colour: class_colour(k),
+                dashed,
+            });
             k += 1;
         }
     }
-    series
+    curves
+}
+
+/// Integer tick labels only (epochs, voxel indices): fractional ticks get no label.
+fn integer_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        String::new()
+    }
 }
 
 fn draw_training<DB: DrawingBackend>(
@@ -331,20 +377,19 @@ where
         (x0, x1)
     };
 
-    // Loss.
-    let loss: Vec<(&str, &[f64], bool)> = [
-        ("train loss", "train_loss", true),
-        ("valid loss", "valid_loss", false),
-    ]
-    .into_iter()
-    .filter_map(|(label, col, dashed)| m.get(col).map(|v| (label, v, dashed)))
-    .collect();
-    let (y0, y1) = min_max(loss.iter().flat_map(|(_, v, _)| v.iter().copied()));
-    let (y0, y1) = padded(y0, y1, 0.05);
-    let series: Vec<(String, &[f64], usize, bool)> = loss
-        .iter()
-        .map(|(l, v, d)| (l.to_string(), *v, 0, *d))
+    let loss: Vec<Curve> = [("train", true), ("valid", false)]
+        .into_iter()
+        .filter_map(|(split, dashed)| {
+            m.get(&format!("{split}_loss")).map(|values| Curve {
+                label: format!("{split} loss"),
+                values,
+                colour: LOSS_COLOUR,
+                dashed,
+            })
+        })
         .collect();
+    let (y0, y1) = min_max(loss.iter().flat_map(|c| c.values.iter().copied()));
+    let (y0, y1) = padded(y0, y1, 0.05);
     line_panel(
         &panels[0],
         "loss",
@@ -352,37 +397,50 @@ where
         (x0, x1),
         (y0, y1),
         m,
-        &series,
+        &loss,
         out,
     )?;
 
-    // Accuracy / IoU.
-    let scores = score_series(m);
+    let scores = score_curves(m);
     if scores.is_empty() {
         empty_panel(&panels[1], "no accuracy or IoU columns", out)?;
     } else {
-        let (y0, y1) = min_max(scores.iter().flat_map(|(_, v, _, _)| v.iter().copied()));
-        let (y0, y1) = padded(y0.min(1.0), y1.max(0.0), 0.05);
-        let y = (y0.max(0.0), y1.min(1.0).max(y0.max(0.0) + 0.01));
-        let title = if scores.iter().any(|s| s.0.contains("IoU")) {
+        let (y0, y1) = min_max(scores.iter().flat_map(|c| c.values.iter().copied()));
+        let (y0, y1) = padded(y0, y1, 0.05);
+        let (y0, y1) = (y0.max(0.0), y1.min(1.0));
+        let (y0, y1) = if y1 - y0 < 0.01 {
+            (y0 - 0.005, y1 + 0.005)
+        } else {
+            (y0, y1)
+        };
+        let has_iou = scores.iter().any(|c| c.label.contains("IoU"));
+        let title = if has_iou {
             "IoU / accuracy"
         } else {
             "accuracy"
         };
-        line_panel(&panels[1], title, title, (x0, x1), y, m, &scores, out)?;
+        line_panel(
+            &panels[1],
+            title,
+            title,
+            (x0, x1),
+            (y0, y1),
+            m,
+            &scores,
+            out,
+        )?;
     }
 
-    // Learning rate, on a log axis because the scheduler divides it.
+    // A linear axis: plotters' log axis labels only powers of ten, which a scheduler's lr rarely spans.
     match m.get("lr") {
         Some(lr) if lr.iter().any(|v| v.is_finite() && *v > 0.0) => {
-            let (lo, hi) = min_max(lr.iter().copied().filter(|v| *v > 0.0));
-            let (lo, hi) = (lo / 1.5, hi * 1.5);
+            let (_, hi) = min_max(lr.iter().copied());
             let mut chart = ChartBuilder::on(&panels[2])
                 .caption("learning rate", (FONT, 20))
                 .margin(15)
                 .x_label_area_size(45)
                 .y_label_area_size(80)
-                .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
+                .build_cartesian_2d(x0..x1, 0.0..hi * 1.1)
                 .map_err(&e)?;
             chart
                 .configure_mesh()
@@ -390,7 +448,14 @@ where
                 .y_desc("lr")
                 .axis_desc_style((FONT, 18))
                 .label_style((FONT, 14))
-                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .x_label_formatter(&integer_label)
+                .y_label_formatter(&|v| {
+                    if *v == 0.0 {
+                        "0".into()
+                    } else {
+                        format!("{v:.1e}")
+                    }
+                })
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(&e)?;
@@ -398,7 +463,7 @@ where
                 .epoch
                 .iter()
                 .zip(lr)
-                .filter(|(_, v)| v.is_finite() && **v > 0.0)
+                .filter(|(_, v)| v.is_finite())
                 .map(|(&x, &v)| (x, v))
                 .collect();
             let style = BLACK.stroke_width(2);
@@ -432,6 +497,8 @@ where
     Ok(())
 }
 
+const LEGEND_ROW: i32 = 20;
+
 #[allow(clippy::too_many_arguments)]
 fn line_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -440,16 +507,26 @@ fn line_panel<DB: DrawingBackend>(
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
     m: &Metrics,
-    series: &[(String, &[f64], usize, bool)],
+    curves: &[Curve],
     out: &Path,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     let e = plot_err(out);
-    let mut chart = ChartBuilder::on(area)
+    // The legend goes in a strip under the chart (train left, valid right), never over the data.
+    let rows = curves
+        .iter()
+        .filter(|c| c.dashed)
+        .count()
+        .max(curves.iter().filter(|c| !c.dashed).count());
+    let (w, h) = area.dim_in_pixel();
+    let (chart_area, legend_area) =
+        area.split_vertically(h - (rows as u32 * LEGEND_ROW as u32 + 14));
+    let mut chart = ChartBuilder::on(&chart_area)
         .caption(title, (FONT, 20))
         .margin(15)
+        .margin_bottom(5)
         .x_label_area_size(45)
         .y_label_area_size(65)
         .build_cartesian_2d(x0..x1, y0..y1)
@@ -460,48 +537,54 @@ where
         .y_desc(ylabel)
         .axis_desc_style((FONT, 18))
         .label_style((FONT, 14))
+        .x_label_formatter(&integer_label)
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(&e)?;
-    for (label, values, colour, dashed) in series {
-        let c = LINE_COLOURS[colour % LINE_COLOURS.len()];
-        let style = c.stroke_width(2);
+    let (mut row_train, mut row_valid) = (0, 0);
+    for c in curves {
+        let style = c.colour.stroke_width(2);
         let pts: Vec<(f64, f64)> = m
             .epoch
             .iter()
-            .zip(values.iter())
+            .zip(c.values.iter())
             .filter(|(_, v)| v.is_finite())
             .map(|(&x, &v)| (x, v))
             .collect();
-        let dashed = *dashed;
-        let anno = if dashed {
+        if c.dashed {
             chart
                 .draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 5, style))
-                .map_err(&e)?
+                .map_err(&e)?;
         } else {
             chart
                 .draw_series(LineSeries::new(pts.iter().copied(), style))
-                .map_err(&e)?
-        };
-        anno.label(label.as_str()).legend(move |(x, y)| {
-            // A gap in the legend sample marks the dashed (train) curves.
-            let gap = if dashed { 6 } else { 0 };
-            EmptyElement::at((x, y))
-                + PathElement::new(vec![(0, 0), (10, 0)], style)
-                + PathElement::new(vec![(10 + gap, 0), (26, 0)], style)
-        });
+                .map_err(&e)?;
+        }
         chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.colour.filled())))
+            .map_err(&e)?;
+        let row = if c.dashed {
+            &mut row_train
+        } else {
+            &mut row_valid
+        };
+        let x = if c.dashed {
+            75
+        } else {
+            75 + (w as i32 - 75) / 2
+        };
+        let y = 4 + *row * LEGEND_ROW + LEGEND_ROW / 2;
+        *row += 1;
+        let gap = if c.dashed { 6 } else { 0 };
+        legend_area
+            .draw(
+                &(EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (10, 0)], style)
+                    + PathElement::new(vec![(10 + gap, 0), (26, 0)], style)
+                    + Text::new(c.label.clone(), (34, -8), (FONT, 15))),
+            )
             .map_err(&e)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(&e)?;
     Ok(())
 }
 
@@ -600,7 +683,7 @@ where
         NodeColours::Probability { name, .. } => name,
     };
     let title = format!(
-        "event {} : {}   binclass {}   {} voxels, {} edges   colour: {}",
+        "event {}:{}  |  binclass {}  |  {} voxels, {} edges  |  colour: {}",
         g.fnum,
         g.dataset_id,
         g.binclass,
@@ -660,13 +743,15 @@ where
             .configure_mesh()
             .x_desc(name_a.as_str())
             .y_desc(name_b.as_str())
+            .x_label_formatter(&integer_label)
+            .y_label_formatter(&integer_label)
             .axis_desc_style((FONT, 18))
             .label_style((FONT, 14))
             .light_line_style(RGBColor(240, 240, 240))
             .draw()
             .map_err(&e)?;
         if draw_edges {
-            let edge_style = RGBColor(190, 190, 190).stroke_width(1);
+            let edge_style = RGBColor(150, 150, 150).stroke_width(1);
             chart
                 .draw_series(
                     g.src
