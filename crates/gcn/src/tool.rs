@@ -115,6 +115,16 @@ pub fn train_command(
         vschema.node_features.join(", "),
         schema.node_features.join(", ")
     );
+    // Inputs are checked before anything is derived from them (class weights, the model).
+    let (task, nclass) = match &a.resume {
+        Some(p) => {
+            let ck = Checkpoint::load(p)?;
+            (ck.config.task, ck.weights.config.nclass)
+        }
+        None => (cfg.task, train::nclass_for(cfg.task, &schema)),
+    };
+    train::check_stream(task, &schema, &train_graphs, nclass, &a.train)?;
+    train::check_stream(task, &vschema, &valid_graphs, nclass, &a.valid)?;
     let ck = match &a.resume {
         Some(p) => {
             let mut ck = Checkpoint::load(p)?;
@@ -133,10 +143,6 @@ pub fn train_command(
         }
         None => train::new_run(cfg, schema.clone(), &train_graphs)?,
     };
-    let task = ck.config.task;
-    let nclass = ck.weights.config.nclass;
-    train::check_stream(task, &schema, &train_graphs, nclass, &a.train)?;
-    train::check_stream(task, &vschema, &valid_graphs, nclass, &a.valid)?;
     ensure!(
         !valid_graphs.is_empty(),
         "{}: the validation stream has no graphs",

@@ -1,0 +1,376 @@
+//! gcn-train end to end: learning, resumption, SIGTERM, real graphs, bad inputs.
+
+mod gcn_support;
+use gcn_support::*;
+use nextgnn_gcn::train::Checkpoint;
+use std::path::Path;
+
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+#[test]
+fn learns_a_learnable_synthetic_set() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 256, 1, true);
+    write_synthetic(&va, 128, 2, true);
+    let out = d.path().join("run");
+    run_ok(
+        "gcn-train",
+        &[
+            "--train",
+            tr.to_str().unwrap(),
+            "--valid",
+            va.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "8",
+            "--batch",
+            "16",
+            "--lr",
+            "5e-3",
+            "--dropout",
+            "0.1",
+            "--seed",
+            "3",
+        ],
+    );
+    let (h, rows) = read_csv(&out.join("metrics.csv"));
+    assert_eq!(rows.len(), 8);
+    let acc: f64 = rows.last().unwrap()[col(&h, "valid_acc")].parse().unwrap();
+    assert!(acc > 0.95, "validation accuracy after 8 epochs is {acc}");
+    let first: f64 = rows[0][col(&h, "train_loss")].parse().unwrap();
+    let last: f64 = rows.last().unwrap()[col(&h, "train_loss")].parse().unwrap();
+    assert!(
+        last < first,
+        "training loss did not fall: {first} -> {last}"
+    );
+    assert!(out.join("best.ckpt").is_file() && out.join("last.ckpt").is_file());
+    let svg = std::fs::read_to_string(out.join("curves.svg")).unwrap();
+    assert!(svg.contains("<svg"), "curves.svg is not an SVG");
+
+    // The best model classifies the validation events as well on prediction.
+    let pred = d.path().join("pred.csv");
+    let err = run_ok(
+        "gcn-predict",
+        &[
+            "--model",
+            out.join("best.ckpt").to_str().unwrap(),
+            va.to_str().unwrap(),
+            "-o",
+            pred.to_str().unwrap(),
+        ],
+    );
+    let acc: f64 = err
+        .split("accuracy ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(acc > 0.95, "prediction accuracy {acc}: {err}");
+}
+
+#[test]
+fn segmentation_trains_per_voxel() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 128, 4, true);
+    write_synthetic(&va, 32, 5, true);
+    let out = d.path().join("seg");
+    run_ok(
+        "gcn-train",
+        &[
+            "--task",
+            "segmentation",
+            "--train",
+            tr.to_str().unwrap(),
+            "--valid",
+            va.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--batch",
+            "8",
+            "--lr",
+            "2e-3",
+            "--class-weights",
+            "0,1,1",
+            "--seed",
+            "2",
+        ],
+    );
+    let (h, rows) = read_csv(&out.join("metrics.csv"));
+    for k in 0..3 {
+        col(&h, &format!("valid_iou_{k}"));
+    }
+    let first: f64 = rows[0][col(&h, "valid_loss")].parse().unwrap();
+    let last: f64 = rows.last().unwrap()[col(&h, "valid_loss")].parse().unwrap();
+    assert!(last < 0.7 * first, "validation loss {first} -> {last}");
+}
+
+fn final_weights(p: &Path) -> Vec<Vec<f32>> {
+    let c = Checkpoint::load(p).unwrap();
+    let mut v: Vec<Vec<f32>> = c.weights.params.iter().map(|p| p.data.clone()).collect();
+    v.extend(
+        c.weights
+            .bn
+            .iter()
+            .flat_map(|b| [b.running_mean.clone(), b.running_var.clone()]),
+    );
+    v.extend(c.adam.m.clone());
+    v
+}
+
+#[test]
+fn resume_reaches_the_same_weights_as_an_uninterrupted_run() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 70, 6, true);
+    write_synthetic(&va, 20, 7, true);
+    let common = |out: &Path| -> Vec<String> {
+        [
+            "--train",
+            tr.to_str().unwrap(),
+            "--valid",
+            va.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--batch",
+            "8",
+            "--seed",
+            "11",
+            "--patience",
+            "0",
+            "--lr",
+            "2e-3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let a = d.path().join("a");
+    let args: Vec<String> = common(&a);
+    run_ok(
+        "gcn-train",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // 8 batches per epoch: stop in the middle of epoch 2, then resume twice more.
+    let b = d.path().join("b");
+    let mut args = common(&b);
+    args.extend(["--max-batches".to_string(), "11".to_string()]);
+    let err = run_ok(
+        "gcn-train",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(err.contains("stopped at epoch 2 after batch 3"), "{err}");
+    let ck = Checkpoint::load(&b.join("last.ckpt")).unwrap();
+    assert_eq!((ck.epoch, ck.batch_pos), (1, 3));
+    let last = b.join("last.ckpt").to_str().unwrap().to_string();
+    let resume = |extra: &[&str]| {
+        let mut args = common(&b);
+        args.extend(["--resume".to_string(), last.clone()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_ok(
+            "gcn-train",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    resume(&["--max-batches", "7"]);
+    resume(&[]);
+    assert_eq!(
+        final_weights(&a.join("last.ckpt")),
+        final_weights(&b.join("last.ckpt"))
+    );
+    assert_eq!(
+        final_weights(&a.join("best.ckpt")),
+        final_weights(&b.join("best.ckpt"))
+    );
+    // The scheduler state and learning rate too (patience 0 makes it act every epoch).
+    let (ca, cb) = (
+        Checkpoint::load(&a.join("last.ckpt")).unwrap(),
+        Checkpoint::load(&b.join("last.ckpt")).unwrap(),
+    );
+    assert_eq!(ca.adam.lr, cb.adam.lr);
+    assert_eq!(ca.plateau, cb.plateau);
+    // metrics.csv agrees except for timings.
+    let strip = |p: &Path| -> Vec<Vec<String>> {
+        let (h, rows) = read_csv(p);
+        let s = col(&h, "seconds");
+        rows.into_iter().map(|r| r[..s].to_vec()).collect()
+    };
+    assert_eq!(strip(&a.join("metrics.csv")), strip(&b.join("metrics.csv")));
+}
+
+#[test]
+fn sigterm_writes_last_checkpoint_and_exits_cleanly() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 400, 8, true);
+    write_synthetic(&va, 20, 9, true);
+    let out = d.path().join("run");
+    let child = std::process::Command::new(nextgnn_stream::testing::tool_path("gcn-train"))
+        .args([
+            "--train",
+            tr.to_str().unwrap(),
+            "--valid",
+            va.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "100000",
+            "--batch",
+            "4",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !out.join("metrics.csv").exists() {
+        assert!(t0.elapsed().as_secs() < 120, "no epoch finished in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit status {:?}: {err}", o.status);
+    assert!(
+        err.contains("stopped at epoch") && err.contains("--resume"),
+        "{err}"
+    );
+    let ck = Checkpoint::load(&out.join("last.ckpt")).unwrap();
+    assert!(ck.epoch >= 1, "last.ckpt is at epoch {}", ck.epoch);
+}
+
+#[test]
+fn trains_on_real_graphs_from_voxel2graph() {
+    let d = tempfile::tempdir().unwrap();
+    let gs = d.path().join("real.gs");
+    let label = nextgnn_stream::testing::golden("nexus_label_0_doublescape.h5");
+    run_ok(
+        "voxel2graph",
+        &[label.to_str().unwrap(), "-o", gs.to_str().unwrap()],
+    );
+    let g = gs.to_str().unwrap();
+    for task in ["classification", "segmentation"] {
+        let out = d.path().join(task);
+        run_ok(
+            "gcn-train",
+            &[
+                "--task",
+                task,
+                "--train",
+                g,
+                "--valid",
+                g,
+                "--out",
+                out.to_str().unwrap(),
+                "--epochs",
+                "2",
+                "--batch",
+                "2",
+                "--class-weights",
+                if task == "classification" {
+                    "1,1"
+                } else {
+                    "auto"
+                },
+            ],
+        );
+        let (_, rows) = read_csv(&out.join("metrics.csv"));
+        assert_eq!(rows.len(), 2);
+        let pred = d.path().join(format!("{task}.csv"));
+        run_ok(
+            "gcn-predict",
+            &[
+                "--model",
+                out.join("best.ckpt").to_str().unwrap(),
+                g,
+                "-o",
+                pred.to_str().unwrap(),
+            ],
+        );
+        let (_, rows) = read_csv(&pred);
+        // All six events are binclass 0 in this file; segmentation writes one row per voxel.
+        assert_eq!(rows.len(), if task == "classification" { 6 } else { 318 });
+    }
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let (lab, unl) = (d.path().join("l.gs"), d.path().join("u.gs"));
+    write_synthetic(&lab, 20, 1, true);
+    write_synthetic(&unl, 20, 1, false);
+    let out = d.path().join("o");
+    let o = d.path().join("o").to_str().unwrap().to_string();
+    let fail = |args: &[&str], want: &str| {
+        let r = run("gcn-train", args);
+        let err = String::from_utf8_lossy(&r.stderr).to_string();
+        assert!(!r.status.success(), "{args:?} succeeded");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        assert!(
+            errors.len() == 1 && err.trim_end().lines().last() == Some(errors[0]),
+            "{err}"
+        );
+        assert!(err.contains(want), "expected '{want}' in: {err}");
+    };
+    let (l, u) = (lab.to_str().unwrap(), unl.to_str().unwrap());
+    fail(
+        &[
+            "--task",
+            "segmentation",
+            "--train",
+            u,
+            "--valid",
+            u,
+            "--out",
+            &o,
+        ],
+        "needs node labels",
+    );
+    fail(
+        &["--train", l, "--valid", l, "--out", &o, "--batch", "64"],
+        "fewer than one batch",
+    );
+    fail(
+        &[
+            "--train",
+            l,
+            "--valid",
+            l,
+            "--out",
+            &o,
+            "--class-weights",
+            "1,2,3",
+            "--batch",
+            "4",
+        ],
+        "--class-weights has 3 values",
+    );
+    fail(
+        &["--train", "missing.gs", "--valid", l, "--out", &o],
+        "missing.gs",
+    );
+    fail(
+        &[
+            "--train", l, "--valid", l, "--out", &o, "--resume", l, "--batch", "4",
+        ],
+        "not a gcn-train checkpoint",
+    );
+    assert!(!out.join("best.ckpt").exists());
+}
