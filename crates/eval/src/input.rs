@@ -404,42 +404,60 @@ impl RawTable {
             probs,
             ..Default::default()
         };
-        match kind {
-            PredKind::Event => {
-                if let Some(r) = preds.binclass.iter().position(|&b| b != 0 && b != 1) {
-                    bail!(
-                        "{}: row {} (file_id {}, dataset_id {}): binclass {} is neither 0 nor 1",
-                        self.source,
-                        r + 1,
-                        preds.file_id[r],
-                        preds.dataset_id[r],
-                        preds.binclass[r]
-                    );
-                }
-            }
-            PredKind::Voxel => {
-                let label = self.take_int("label")?;
-                if let Some(r) = label.iter().position(|&l| l < 0 || l >= k as i64) {
-                    bail!(
-                        "{}: row {} (file_id {}, dataset_id {}): label {} is outside 0..{} (the class_* columns)",
-                        self.source,
-                        r + 1,
-                        preds.file_id[r],
-                        preds.dataset_id[r],
-                        label[r],
-                        k - 1
-                    );
-                }
-                let (x, y, z) = (self.take("x"), self.take("y"), self.take("z"));
-                preds.xyz = (0..self.rows).map(|r| [x[r], y[r], z[r]]).collect();
-                preds.label = label;
-            }
+        if kind == PredKind::Voxel {
+            preds.label = self.take_int("label")?;
+            let (x, y, z) = (self.take("x"), self.take("y"), self.take("z"));
+            preds.xyz = (0..self.rows).map(|r| [x[r], y[r], z[r]]).collect();
         }
         Ok(preds)
     }
 }
 
 impl Predictions {
+    /// Checks the truth columns that evaluation needs: binclass 0 or 1 (EventPred), label in
+    /// 0..K (VoxelPred). Reading does not check them, so that an event display can show the
+    /// predictions of unlabelled data (gcn-predict writes label -1 there).
+    pub fn check_truth(&self) -> Result<()> {
+        let ids = |r: usize| {
+            format!(
+                "{} (file_id {}, dataset_id {})",
+                self.row_origin(r),
+                self.file_id[r],
+                self.dataset_id[r]
+            )
+        };
+        match self.kind {
+            Some(PredKind::Event) => {
+                if let Some(r) = self.binclass.iter().position(|&b| b != 0 && b != 1) {
+                    bail!(
+                        "{}: binclass {} is neither 0 nor 1",
+                        ids(r),
+                        self.binclass[r]
+                    );
+                }
+            }
+            Some(PredKind::Voxel) => {
+                let k = self.num_classes as i64;
+                if let Some(r) = self.label.iter().position(|&l| l < 0 || l >= k) {
+                    if self.label[r] == -1 {
+                        bail!(
+                            "{}: label -1: the predicted stream had no true voxel labels, so there is nothing to compare with",
+                            ids(r)
+                        );
+                    }
+                    bail!(
+                        "{}: label {} is outside 0..{} (the class_* columns)",
+                        ids(r),
+                        self.label[r],
+                        k - 1
+                    );
+                }
+            }
+            None => bail!("no predictions"),
+        }
+        Ok(())
+    }
+
     /// The K class probabilities of every node of `g`, row-major [N, K], from VoxelPred rows.
     ///
     /// Rows are those of the graph's (file_id, dataset_id). They are matched to nodes by their x,

@@ -119,6 +119,7 @@ pub fn event_scores(p: &Predictions) -> Result<(Vec<bool>, Vec<f64>)> {
 pub fn evaluate(p: &Predictions, opts: &EvalOptions) -> Result<(Report, Option<Roc>)> {
     check_fractions(&opts.rejections, "--rejections")?;
     check_fractions(&opts.efficiencies, "--efficiencies")?;
+    p.check_truth()?;
     let inputs = p.sources.clone();
     match p.kind {
         Some(PredKind::Event) => {

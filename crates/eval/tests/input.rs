@@ -98,6 +98,14 @@ fn bad_csv_inputs_are_named() {
         let p = write(dir.path(), name, text);
         read_predictions(&p).unwrap_err().to_string()
     };
+    let truth_err = |name: &str, text: &str| {
+        let p = write(dir.path(), name, text);
+        read_predictions(&p)
+            .unwrap()
+            .check_truth()
+            .unwrap_err()
+            .to_string()
+    };
     let e = err("empty.csv", "");
     assert!(e.contains("empty.csv: empty file"), "{e}");
     let e = err(
@@ -140,11 +148,14 @@ fn bad_csv_inputs_are_named() {
         e.contains("text.csv: line 2, column dataset_id: 'zero' is not a number"),
         "{e}"
     );
-    let e = err(
+    let e = truth_err(
         "bc.csv",
-        "file_id,dataset_id,binclass,class_0,class_1\n0,0,2,0.5,0.5\n",
+        "file_id,dataset_id,binclass,class_0,class_1\n0,0,1,0.5,0.5\n0,1,2,0.5,0.5\n",
     );
-    assert!(e.contains("binclass 2 is neither 0 nor 1"), "{e}");
+    assert!(
+        e.ends_with("bc.csv: row 2 (file_id 0, dataset_id 1): binclass 2 is neither 0 nor 1"),
+        "{e}"
+    );
     let e = err(
         "frac.csv",
         "file_id,dataset_id,binclass,class_0,class_1\n0,0.5,1,0.5,0.5\n",
@@ -153,8 +164,21 @@ fn bad_csv_inputs_are_named() {
         e.contains("column dataset_id: 0.5 is not an integer"),
         "{e}"
     );
-    let e = err("lab.csv", "file_id,dataset_id,binclass,x,y,z,label,class_0,class_1,class_2\n0,0,0,1,1,1,3,0.2,0.3,0.5\n");
+    let e = truth_err("lab.csv", "file_id,dataset_id,binclass,x,y,z,label,class_0,class_1,class_2\n0,0,0,1,1,1,3,0.2,0.3,0.5\n");
     assert!(e.contains("label 3 is outside 0..2"), "{e}");
+    // Unlabelled voxels (label -1) read fine, for event displays, but cannot be evaluated.
+    let unlabelled = write(dir.path(), "unl.csv", "file_id,dataset_id,binclass,x,y,z,label,class_0,class_1,class_2\n0,0,0,1,1,1,-1,0.2,0.3,0.5\n");
+    let p = read_predictions(&unlabelled).unwrap();
+    assert_eq!(p.label, vec![-1]);
+    let e = p.check_truth().unwrap_err().to_string();
+    assert!(
+        e.contains("label -1: the predicted stream had no true voxel labels"),
+        "{e}"
+    );
+    assert!(read_predictions(&write(dir.path(), "ok.csv", EVENTS))
+        .unwrap()
+        .check_truth()
+        .is_ok());
     let e = err(
         "three.csv",
         "file_id,dataset_id,binclass,class_0,class_1,class_2\n0,0,0,0.2,0.3,0.5\n",
