@@ -26,6 +26,8 @@
 #   NEXTGNN_V2G_TASKS      voxel2graph array size (default: one task per label file)
 #   NEXTGNN_ARRAY_LIMIT    at most this many array tasks at once (the %N of --array)
 #   NEXTGNN_TRAIN_TIME     time limit of one training run before it requeues (default 12:00:00)
+#   NEXTGNN_TRAIN_WARN     seconds before the limit at which training checkpoints and requeues
+#                          (default 300; SLURM may send the warning up to 60 s earlier)
 #   NEXTGNN_TRAIN_CPUS     CPUs of the training job (default 4)
 #   NEXTGNN_SBATCH_ARGS    extra sbatch flags for every job, e.g. "--qos=short"
 #   NEXTGNN_AFTER          job id the first submitted stage waits for (afterok)
@@ -147,6 +149,6 @@ wanted toymc && submit toymc '%x-%A_%a.out' "${cpu[@]}" --array="0-$((nfiles - 1
 wanted voxel2graph && submit voxel2graph '%x-%A_%a.out' "${cpu[@]}" --array="0-$((ntasks - 1))$throttle"
 wanted split && submit split '%x-%j.out' "${cpu[@]}"
 wanted train && submit train '%x-%j.out' "${gpu[@]}" --cpus-per-task="${NEXTGNN_TRAIN_CPUS:-4}" \
-    ${NEXTGNN_TRAIN_TIME:+--time=$NEXTGNN_TRAIN_TIME}
+    ${NEXTGNN_TRAIN_TIME:+--time=$NEXTGNN_TRAIN_TIME} ${NEXTGNN_TRAIN_WARN:+--signal=B:USR1@$NEXTGNN_TRAIN_WARN}
 wanted predict && submit predict '%x-%j.out' "${cpu[@]}"
 echo "logs: $NEXTGNN_WORK/logs   outputs: $NEXTGNN_WORK" >&2

@@ -10,6 +10,8 @@
 #     through the hash split mode (graphsplit --by-hash per task, cat per split);
 #   - sends a training job the time-limit warning signal: it must checkpoint, requeue itself,
 #     resume from last.ckpt and finish with the right number of epochs;
+#   - gives a training job a one-minute time limit: SLURM's own warning must make it checkpoint
+#     and requeue until all epochs are done;
 #   - cancels a training job: it must leave last.ckpt, and `submit.sh --from train` must resume it;
 #     both interrupted runs must end with identical training curves (resume is exact).
 # The daemons it started are stopped by PID on every exit. The last line is "slurm: N passed, M
@@ -298,6 +300,7 @@ SlurmctldLogFile=$T/slurm/log/slurmctld.log
 SlurmdLogFile=$T/slurm/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
+MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -449,6 +452,23 @@ else
     say "cancel test: training never reached its first checkpoint"
 fi
 
+# A real time limit: one minute, warning 20 s before it, and enough epochs (measured on the chain's
+# own training) for about 100 s of work, so that the limit interrupts it at least once.
+tl_train=""
+if wait_jobs "$TIMEOUT" "${chain[3]}" && all_completed "${chain[3]}"; then
+    epoch_s=$(python3 - "$W/model/metrics.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(max(float(r.get("seconds") or 1) for r in rows) if rows else 1)
+PY
+    ) || epoch_s=1
+    TL_EPOCHS=$(python3 -c "import math; print(min(5000, max(20, math.ceil(100 / max($epoch_s, 0.01)))))")
+    say "time-limit test: ${epoch_s}s per epoch, $TL_EPOCHS epochs under --time=1"
+    NEXTGNN_EPOCHS=$TL_EPOCHS NEXTGNN_MODEL_DIR="$W/model-timelimit" NEXTGNN_TRAIN_TIME=1 \
+        NEXTGNN_TRAIN_WARN=20 submit_chain --from train --to train
+    tl_train=${JOB[train]:-}
+fi
+
 wait_jobs "$TIMEOUT" "${chain[@]}" "${hash_jobs[@]}" "$rq_train" "$rq_predict" "$cancel_train" "$cancel_predict"
 if all_completed "${chain[@]}"; then
     ok "chain toymc -> voxel2graph -> split -> train -> predict completed"
@@ -568,6 +588,19 @@ resumed_ok() {
         epochs_once "$W/model-cancel" "$LONG_EPOCHS" && predictions_cover "$W/preds-cancel.csv"
 }
 check "resume: submit.sh --from train continues the cancelled run to $LONG_EPOCHS epochs" resumed_ok
+timelimit_ok() {
+    local log="$W/logs/nextgnn-train-$tl_train.out" restarts
+    [ -n "$tl_train" ] || return 1
+    wait_jobs "$TIMEOUT" "$tl_train" || return 1
+    restarts=$(field "$tl_train" Restarts)
+    say "time-limit test: job $tl_train $(state "$tl_train") after $restarts requeues, $(epochs_done "$W/model-timelimit") epochs"
+    if ! all_completed "$tl_train" || [ "$restarts" -lt 1 ] || ! grep -q 'got USR1' "$log" ||
+        ! grep -q 'resuming from' "$log" || ! epochs_once "$W/model-timelimit" "$TL_EPOCHS"; then
+        show_log "$log"
+        return 1
+    fi
+}
+check "time limit: --time=1 warns, training checkpoints, requeues and finishes all epochs" timelimit_ok
 # Same data and seed, stopped at different points: an exact resume gives identical curves.
 check "the requeued and the cancelled-then-resumed runs have identical training curves" \
     same_curves "$W/model-requeue" "$W/model-cancel"
