@@ -38,7 +38,7 @@ LONG_EPOCHS=12
 
 pass=0
 fail=0
-summary_done=0
+finished=0
 T=""
 declare -A DAEMON_PID=()
 DAEMONS=()
@@ -58,10 +58,10 @@ check() {
     shift
     if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
-summary() {
-    [ "$summary_done" = 1 ] && return
-    summary_done=1
-    echo "slurm: $pass passed, $fail failed"
+# fatal DESCRIPTION: a failed step that the rest cannot run without.
+fatal() {
+    not_ok "$*"
+    exit 1
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -119,9 +119,8 @@ cleanup() {
         done
     fi
     stop_daemons
-    if [ "$summary_done" = 0 ]; then
+    if [ "$finished" = 0 ] && [ "$fail" -eq 0 ]; then
         not_ok "test run ended early (exit status $rc)"
-        summary
     fi
     if [ -n "$T" ] && [ -d "$T" ]; then
         if [ "${NEXTGNN_SLURM_KEEP:-}" = 1 ] || [ "$fail" -gt 0 ]; then
@@ -130,7 +129,9 @@ cleanup() {
             rm -rf "$T"
         fi
     fi
-    [ "$fail" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
+    # The closing line, always last.
+    echo "slurm: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ] && [ "$finished" = 1 ] && exit 0
     exit 1
 }
 trap cleanup EXIT
@@ -222,8 +223,7 @@ show_log() { # show_log FILE...: the end of job logs, for failures
 # Cluster
 
 if [ "$(id -u)" -ne 0 ]; then
-    say "needs root: it installs packages and starts munged, slurmctld and slurmd"
-    exit 1
+    fatal "running as root (needed to install packages and start munged, slurmctld and slurmd)"
 fi
 
 # Inherited job variables would confuse the tools and the clients.
@@ -236,12 +236,11 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null ||
     if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
         slurmctld slurmd slurm-client munge; } >"/tmp/nextgnn-slurm-apt.log" 2>&1; then
         tail -n 20 /tmp/nextgnn-slurm-apt.log >&2
-        not_ok "install slurmctld slurmd slurm-client munge"
-        exit 1
+        fatal "install slurmctld slurmd slurm-client munge"
     fi
 fi
 for u in munge slurm; do
-    id "$u" >/dev/null 2>&1 || { not_ok "user $u exists (made by the Debian packages)"; exit 1; }
+    id "$u" >/dev/null 2>&1 || fatal "user $u exists (made by the Debian packages)"
 done
 
 # port_free PORT: nothing listens on PORT (IPv4 or IPv6).
@@ -253,7 +252,7 @@ port_free() {
 ctld_port=6817
 while ! port_free "$ctld_port" || ! port_free $((ctld_port + 1)); do
     ctld_port=$((ctld_port + 2))
-    [ "$ctld_port" -gt 6900 ] && { not_ok "find two free ports for slurmctld and slurmd"; exit 1; }
+    [ "$ctld_port" -gt 6900 ] && fatal "find two free ports for slurmctld and slurmd"
 done
 
 T=$(mktemp -d /tmp/nextgnn-slurm.XXXXXX)
@@ -275,8 +274,7 @@ runuser -u munge -- /usr/sbin/munged --key-file="$T/munge/munge.key" --socket="$
 if ! remember munged "$T/munge-run/munged.pid" munged ||
     ! munge -S "$socket" -n </dev/null 2>/dev/null | unmunge -S "$socket" >/dev/null 2>&1; then
     cat "$T/munge/munged.log" >&2 2>/dev/null
-    not_ok "munged starts and encodes a credential"
-    exit 1
+    fatal "munged starts and encodes a credential"
 fi
 
 mem=$(awk '/^MemAvailable:/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
@@ -327,8 +325,7 @@ remember slurmd "$T/slurm/run/slurmd.pid" slurmd || say "slurmd did not start"
 node_idle() { [ "$(sinfo -h -n localhost -o %T 2>/dev/null)" = idle ]; }
 if ! wait_until 30 node_idle; then
     tail -n 20 "$T/slurm/log/slurmctld.log" "$T/slurm/log/slurmd.log" >&2 2>/dev/null
-    not_ok "single-node cluster up (node idle)"
-    exit 1
+    fatal "single-node cluster up (node idle)"
 fi
 ok "single-node cluster up: node idle with $(nproc) CPUs, ports $ctld_port/$((ctld_port + 1))"
 
@@ -367,8 +364,7 @@ if [ ${#missing[@]} -gt 0 ] && [ -z "${NEXTGNN_BIN:-}" ]; then
     for t in "${TOOLS[@]}"; do [ -x "$BIN/$t" ] || missing+=("$t"); done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
-    not_ok "nextgnn binaries in $BIN (missing: ${missing[*]})"
-    exit 1
+    fatal "nextgnn binaries in $BIN (missing: ${missing[*]})"
 fi
 BIN="$(cd "$BIN" && pwd)"
 W="$T/work"
@@ -377,8 +373,7 @@ export NEXTGNN_EPOCHS=$EPOCHS NEXTGNN_SEED=7 NEXTGNN_TRAIN_CPUS=1 NEXTGNN_KIND=m
 export NEXTGNN_SIGNAL_FRACTION=0.5
 
 if ! submit_chain; then
-    not_ok "submit.sh submits the chain"
-    exit 1
+    fatal "submit.sh submits the chain"
 fi
 chain=("${JOB[toymc]:-}" "${JOB[voxel2graph]:-}" "${JOB[split]:-}" "${JOB[train]:-}" "${JOB[predict]:-}")
 check "submit.sh prints 5 job ids" test "${#JOB[@]}" -eq 5
@@ -605,4 +600,4 @@ check "time limit: --time=1 warns, training checkpoints, requeues and finishes a
 check "the requeued and the cancelled-then-resumed runs have identical training curves" \
     same_curves "$W/model-requeue" "$W/model-cancel"
 
-summary
+finished=1
