@@ -148,6 +148,7 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
+#[allow(clippy::needless_range_loop)] // i indexes several parallel arrays
 /// Components of `keys` (sorted voxel keys) linking neighbours for which `linked(a, b)` holds.
 fn components(
     grid: &Grid,

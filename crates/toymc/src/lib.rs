@@ -178,6 +178,7 @@ fn int_width(max: i64) -> usize {
 
 impl Toy {
     /// Validates `cfg` and builds the physics tables.
+    #[allow(clippy::needless_range_loop)] // k indexes three parallel per-axis arrays
     pub fn new(cfg: Config) -> Result<Self> {
         let c = &cfg;
         if c.events == 0 {
