@@ -479,32 +479,54 @@ fn emit_sorted_pairs(pairs: &[(u32, u32, i64)], directed: bool) -> Vec<(u32, u32
 /// (a, b) then (b, a). Directed: each node's own accepted neighbours, (a, b) only, same walk.
 pub fn emit_reference_order(lists: &Lists, directed: bool) -> Vec<(u32, u32, i64)> {
     let n = lists.len();
-    let mut adj: Vec<Vec<(u32, i64)>> = vec![Vec::new(); n];
-    let mut order: Vec<u32> = Vec::with_capacity(n);
-    let mut listed = vec![false; n];
-    let mut touch = |v: u32, order: &mut Vec<u32>| {
-        if !listed[v as usize] {
-            listed[v as usize] = true;
-            order.push(v);
-        }
-    };
+    // Edges in the order they are added. {a, b} already exists when a's turn comes exactly when
+    // b was processed earlier (b < a) and listed a: lists hold no repeats, so no set is needed.
+    let mut added: Vec<(u32, u32, i64)> = Vec::with_capacity(lists.nbr.len());
     for a in 0..n {
         for (b, d2) in lists.of(a) {
-            if adj[a].iter().any(|&(c, _)| c == b) {
+            if !directed && (b as usize) < a && lists.of(b as usize).any(|(c, _)| c as usize == a) {
                 continue;
             }
-            touch(a as u32, &mut order);
-            touch(b, &mut order);
-            adj[a].push((b, d2));
-            if !directed {
-                adj[b as usize].push((a as u32, d2));
-            }
+            added.push((a as u32, b, d2));
         }
     }
-    let mut out = Vec::with_capacity(lists.nbr.len() * 2);
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    let mut listed = vec![false; n];
+    // Adjacency in insertion order, as flat arrays (CSR): each node's edges in the order added.
+    let mut deg = vec![0u32; n + 1];
+    for &(a, b, _) in &added {
+        for v in [a, b] {
+            if !listed[v as usize] {
+                listed[v as usize] = true;
+                order.push(v);
+            }
+        }
+        deg[a as usize + 1] += 1;
+        if !directed {
+            deg[b as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        deg[i + 1] += deg[i];
+    }
+    let mut fill = deg.clone();
+    let mut adj = vec![(0u32, 0i64); deg[n] as usize];
+    for &(a, b, d2) in &added {
+        adj[fill[a as usize] as usize] = (b, d2);
+        fill[a as usize] += 1;
+        if !directed {
+            adj[fill[b as usize] as usize] = (a, d2);
+            fill[b as usize] += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(if directed {
+        added.len()
+    } else {
+        2 * added.len()
+    });
     let mut walked = vec![false; n];
     for &a in &order {
-        for &(b, d2) in &adj[a as usize] {
+        for &(b, d2) in &adj[deg[a as usize] as usize..deg[a as usize + 1] as usize] {
             if directed {
                 out.push((a, b, d2));
             } else if !walked[b as usize] {

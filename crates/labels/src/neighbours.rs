@@ -57,7 +57,12 @@ pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        // Integer arrays are hashed as one byte slice: take it 8 bytes at a time.
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        for &b in chunks.remainder() {
             self.write_u64(b as u64);
         }
     }
@@ -244,10 +249,32 @@ impl<'a> KdTree<'a> {
     }
 }
 
+/// Events up to this size use the all-pairs search: cheaper than building a tree for them.
+const BRUTE_MAX: usize = 128;
+
 /// The `k` nearest neighbours of every point with distance <= `max_dist`, by (distance, index).
 ///
 /// With N <= k every other point is returned (the reference crashes there instead).
 pub fn knn(points: &[Point], k: usize, max_dist: f64) -> Lists {
+    if points.len() <= BRUTE_MAX {
+        knn_brute(points, k, max_dist)
+    } else {
+        knn_tree(points, k, max_dist)
+    }
+}
+
+fn push_accepted(out: &mut Lists, best: &[(i64, u32)], max_dist: f64) {
+    for &(d2, j) in best {
+        if (d2 as f64).sqrt() <= max_dist {
+            out.nbr.push(j);
+            out.d2.push(d2);
+        }
+    }
+    out.off.push(out.nbr.len() as u32);
+}
+
+/// [`knn`] with a k-d tree, O(N log N).
+pub fn knn_tree(points: &[Point], k: usize, max_dist: f64) -> Lists {
     let tree = KdTree::new(points);
     let mut out = Lists {
         off: Vec::with_capacity(points.len() + 1),
@@ -257,13 +284,45 @@ pub fn knn(points: &[Point], k: usize, max_dist: f64) -> Lists {
     let mut best = Vec::with_capacity(k + 1);
     for (i, p) in points.iter().enumerate() {
         tree.nearest(p, k, i as u32, &mut best);
-        for &(d2, j) in &best {
-            if (d2 as f64).sqrt() <= max_dist {
-                out.nbr.push(j);
-                out.d2.push(d2);
+        push_accepted(&mut out, &best, max_dist);
+    }
+    out
+}
+
+/// [`knn`] comparing all pairs, O(N^2); the same lists as [`knn_tree`].
+pub fn knn_brute(points: &[Point], k: usize, max_dist: f64) -> Lists {
+    let n = points.len();
+    let mut out = Lists {
+        off: Vec::with_capacity(n + 1),
+        ..Default::default()
+    };
+    out.off.push(0);
+    let kk = k.min(n.saturating_sub(1));
+    // The kk best so far, ascending by (squared distance, index); candidates come in index order,
+    // so a candidate equal in distance to the worst kept one never displaces it.
+    let mut best: Vec<(i64, u32)> = Vec::with_capacity(kk + 1);
+    for (i, p) in points.iter().enumerate() {
+        best.clear();
+        if kk > 0 {
+            for (j, q) in points.iter().enumerate() {
+                if j == i {
+                    continue;
+                }
+                let d2 = dist2(p, q);
+                if best.len() == kk {
+                    if d2 >= best[kk - 1].0 {
+                        continue;
+                    }
+                    best.pop();
+                }
+                let mut pos = best.len();
+                while pos > 0 && best[pos - 1].0 > d2 {
+                    pos -= 1;
+                }
+                best.insert(pos, (d2, j as u32));
             }
         }
-        out.off.push(out.nbr.len() as u32);
+        push_accepted(&mut out, &best, max_dist);
     }
     out
 }
@@ -320,11 +379,15 @@ mod tests {
             (1, 3, 4),
         ] {
             let pts = lcg_points(n, range, n as u64);
-            let lists = knn(&pts, k, f64::INFINITY);
             let want = brute(&pts, k);
-            for (i, w) in want.iter().enumerate() {
-                let got: Vec<(i64, u32)> = lists.of(i).map(|(j, d)| (d, j)).collect();
-                assert_eq!(&got, w, "node {i} (n {n}, k {k})");
+            for lists in [
+                knn_tree(&pts, k, f64::INFINITY),
+                knn_brute(&pts, k, f64::INFINITY),
+            ] {
+                for (i, w) in want.iter().enumerate() {
+                    let got: Vec<(i64, u32)> = lists.of(i).map(|(j, d)| (d, j)).collect();
+                    assert_eq!(&got, w, "node {i} (n {n}, k {k})");
+                }
             }
         }
     }
@@ -353,8 +416,9 @@ mod tests {
         let pts = vec![[0, 0, 0], [1, 0, 0], [3, 0, 0], [1, 0, 0]];
         let (_, dup) = grid(&pts);
         assert_eq!(dup, Some((1, 3)));
-        let lists = knn(&pts[..3], 5, 1.5);
-        assert_eq!(lists.of(0).collect::<Vec<_>>(), vec![(1, 1)]);
-        assert_eq!(lists.of(2).count(), 0);
+        for lists in [knn_tree(&pts[..3], 5, 1.5), knn_brute(&pts[..3], 5, 1.5)] {
+            assert_eq!(lists.of(0).collect::<Vec<_>>(), vec![(1, 1)]);
+            assert_eq!(lists.of(2).count(), 0);
+        }
     }
 }
