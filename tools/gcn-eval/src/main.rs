@@ -12,6 +12,8 @@ Examples:
   gcn-eval preds.csv --plot roc.png               PNG instead of SVG
   gcn-eval run_*.csv --rejections 0.8,0.9         several files (e.g. one per SLURM task) at once
   gcn-eval voxels.csv                             segmentation: IoU per class, confusion matrix
+  gcn-eval --curves model/metrics.csv --plot curves.svg
+                                                  redraw gcn-train's training curves
 
 Signal is binclass 1; an event is selected when class_1 >= cut. Background rejection is
 1 - εb and the rejection factor 1/εb (NEXT-White's blob cut: about 5x at 72 % signal
@@ -25,8 +27,13 @@ VoxelPred) is told by its columns.";
 struct Args {
     /// gcn-predict output files: CSV with header, or HDF5 with an EventPred / VoxelPred table;
     /// `-` reads CSV from stdin. Several files are evaluated together.
-    #[arg(required = true, value_name = "PRED")]
+    #[arg(required_unless_present = "curves", value_name = "PRED")]
     inputs: Vec<String>,
+
+    /// Instead of evaluating predictions, draw the training curves (loss, accuracy or IoU, lr
+    /// per epoch) of this gcn-train metrics.csv to the --plot file.
+    #[arg(long, value_name = "METRICS.csv", conflicts_with_all = ["inputs", "json", "curve_csv"], requires = "plot")]
+    curves: Option<std::path::PathBuf>,
 
     /// Print the report as JSON instead of a table.
     #[arg(long)]
@@ -65,6 +72,11 @@ struct Args {
 fn main() {
     nextgnn_stream::run_main(|| {
         let a = Args::parse();
+        if let (Some(metrics), Some(plot)) = (&a.curves, &a.plot) {
+            nextgnn_eval::training_curves(metrics, plot)?;
+            eprintln!("gcn-eval: wrote training curves {}", plot.display());
+            return Ok(());
+        }
         run(&EvalOptions {
             inputs: a.inputs,
             json: a.json,
