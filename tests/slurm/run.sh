@@ -10,8 +10,8 @@
 #     through the hash split mode (graphsplit --by-hash per task, cat per split);
 #   - sends a training job the time-limit warning signal: it must checkpoint, requeue itself,
 #     resume from last.ckpt and finish with the right number of epochs;
-#   - gives a training job a one-minute time limit: SLURM's own warning must make it checkpoint
-#     and requeue until all epochs are done;
+#   - gives a training job a one-minute time limit: SLURM's own warning must make it checkpoint,
+#     requeue and resume where it stopped;
 #   - cancels a training job: it must leave last.ckpt, and `submit.sh --from train` must resume it;
 #     both interrupted runs must end with identical training curves (resume is exact).
 # The daemons it started are stopped by PID on every exit. The last line is "slurm: N passed, M
@@ -23,6 +23,7 @@
 #   NEXTGNN_SLURM_TIMEOUT  seconds to wait for each group of jobs (default 300)
 #   NEXTGNN_SLURM_KEEP=1   keep the temporary directory (logs, outputs) after the run
 set -uo pipefail
+shopt -s nullglob
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SLURM_DIR="$ROOT/examples/slurm"
@@ -154,17 +155,22 @@ finished_state() {
     *) return 1 ;;
     esac
 }
+# over JOBID: every task of the job has finished (e.g. cancelled after a failed dependency).
+over() {
+    local s st
+    s=$(state "$1")
+    [ -n "$s" ] || return 1
+    while read -r st; do finished_state "$st" || return 1; done <<<"$s"
+}
 # wait_jobs SECONDS JOBID...: waits until every job (and array task) has finished.
 wait_jobs() {
-    local limit=$1 deadline s id all
+    local limit=$1 deadline id all
     shift
     deadline=$((SECONDS + limit))
     while [ "$SECONDS" -lt "$deadline" ]; do
         all=1
         for id in "$@"; do
-            s=$(state "$id")
-            [ -n "$s" ] || { all=0; continue; }
-            while read -r st; do finished_state "$st" || all=0; done <<<"$s"
+            over "$id" || all=0
         done
         [ "$all" = 1 ] && return 0
         sleep 1
@@ -393,6 +399,10 @@ NEXTGNN_EPOCHS=$LONG_EPOCHS NEXTGNN_MODEL_DIR="$W/model-cancel" NEXTGNN_AFTER=$s
     NEXTGNN_PREDICTIONS="$W/preds-cancel.csv" submit_chain --from train
 cancel_train=${JOB[train]:-}
 cancel_predict=${JOB[predict]:-}
+# One-minute limit, warning 20 s before it (SLURM checks every 30 s or so), far too many epochs.
+NEXTGNN_EPOCHS=100000 NEXTGNN_MODEL_DIR="$W/model-timelimit" NEXTGNN_TRAIN_TIME=1 \
+    NEXTGNN_TRAIN_WARN=20 NEXTGNN_AFTER=$split_job submit_chain --from train --to train
+tl_train=${JOB[train]:-}
 
 # epochs_done DIR: the last epoch recorded in DIR/metrics.csv (0 when none).
 epochs_done() {
@@ -432,39 +442,44 @@ PY
 # mid_training DIR: a checkpoint exists and at least one epoch is recorded.
 mid_training() { [ -s "$1/last.ckpt" ] && [ "$(epochs_done "$1")" -ge 1 ]; }
 
+# ready_or_over DIR JOBID: the training in DIR can be interrupted now, or never will.
+ready_or_over() { mid_training "$1" || over "$2"; }
+
 # Requeue: the time-limit warning (--signal=B:USR1@300) sent by hand, in the middle of training.
-if wait_until "$TIMEOUT" mid_training "$W/model-requeue"; then
+if wait_until "$TIMEOUT" ready_or_over "$W/model-requeue" "$rq_train" && ! over "$rq_train"; then
     say "requeue test: $(epochs_done "$W/model-requeue") epochs done, sending USR1 to the batch shell"
     scancel --batch --signal=USR1 "$rq_train"
 else
     say "requeue test: training never reached its first checkpoint"
 fi
 # Cancel: scancel sends TERM to everything; the trainer checkpoints, SLURM refuses the requeue.
-if wait_until "$TIMEOUT" mid_training "$W/model-cancel"; then
+if wait_until "$TIMEOUT" ready_or_over "$W/model-cancel" "$cancel_train" && ! over "$cancel_train"; then
     say "cancel test: $(epochs_done "$W/model-cancel") epochs done, cancelling job $cancel_train"
     scancel "$cancel_train"
 else
     say "cancel test: training never reached its first checkpoint"
 fi
 
-# A real time limit: one minute, warning 20 s before it, and enough epochs (measured on the chain's
-# own training) for about 100 s of work, so that the limit interrupts it at least once.
-tl_train=""
-if wait_jobs "$TIMEOUT" "${chain[3]}" && all_completed "${chain[3]}"; then
-    epoch_s=$(python3 - "$W/model/metrics.csv" <<'PY'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-print(max(float(r.get("seconds") or 1) for r in rows) if rows else 1)
-PY
-    ) || epoch_s=1
-    TL_EPOCHS=$(python3 -c "import math; print(min(5000, max(20, math.ceil(100 / max($epoch_s, 0.01)))))")
-    say "time-limit test: ${epoch_s}s per epoch, $TL_EPOCHS epochs under --time=1"
-    NEXTGNN_EPOCHS=$TL_EPOCHS NEXTGNN_MODEL_DIR="$W/model-timelimit" NEXTGNN_TRAIN_TIME=1 \
-        NEXTGNN_TRAIN_WARN=20 submit_chain --from train --to train
-    tl_train=${JOB[train]:-}
+# A real time limit: SLURM's own warning must stop, requeue and resume the training. Once it has
+# gone on past the point where the limit stopped it, the (endless) run is cancelled.
+tl_stop_epoch() { # the epoch during which the first warning stopped training (0: not yet)
+    sed -n 's/^gcn-train: stopped at epoch \([0-9]*\).*/\1/p' "$W/logs/nextgnn-train-$tl_train.out" 2>/dev/null |
+        head -n1 | grep . || echo 0
+}
+tl_resumed_or_over() {
+    local stop
+    stop=$(tl_stop_epoch)
+    over "$tl_train" && return 0
+    [ "$stop" -gt 0 ] && grep -q 'resuming from' "$W/logs/nextgnn-train-$tl_train.out" &&
+        [ "$(epochs_done "$W/model-timelimit")" -gt "$stop" ]
+}
+if [ -n "$tl_train" ] && wait_until "$TIMEOUT" tl_resumed_or_over && ! over "$tl_train"; then
+    say "time-limit test: stopped in epoch $(tl_stop_epoch), resumed, now $(epochs_done "$W/model-timelimit") epochs: cancelling"
+    scancel "$tl_train"
 fi
 
-wait_jobs "$TIMEOUT" "${chain[@]}" "${hash_jobs[@]}" "$rq_train" "$rq_predict" "$cancel_train" "$cancel_predict"
+wait_jobs "$TIMEOUT" "${chain[@]}" "${hash_jobs[@]}" "$rq_train" "$rq_predict" "$cancel_train" "$cancel_predict" \
+    ${tl_train:+"$tl_train"}
 if all_completed "${chain[@]}"; then
     ok "chain toymc -> voxel2graph -> split -> train -> predict completed"
 else
@@ -584,18 +599,20 @@ resumed_ok() {
 }
 check "resume: submit.sh --from train continues the cancelled run to $LONG_EPOCHS epochs" resumed_ok
 timelimit_ok() {
-    local log="$W/logs/nextgnn-train-$tl_train.out" restarts
+    local log="$W/logs/nextgnn-train-$tl_train.out" restarts stop n
     [ -n "$tl_train" ] || return 1
-    wait_jobs "$TIMEOUT" "$tl_train" || return 1
     restarts=$(field "$tl_train" Restarts)
-    say "time-limit test: job $tl_train $(state "$tl_train") after $restarts requeues, $(epochs_done "$W/model-timelimit") epochs"
-    if ! all_completed "$tl_train" || [ "$restarts" -lt 1 ] || ! grep -q 'got USR1' "$log" ||
-        ! grep -q 'resuming from' "$log" || ! epochs_once "$W/model-timelimit" "$TL_EPOCHS"; then
+    stop=$(tl_stop_epoch)
+    n=$(epochs_done "$W/model-timelimit")
+    say "time-limit test: job $tl_train $(state "$tl_train"), $restarts requeues, stopped in epoch $stop, $n epochs"
+    if [ "$restarts" -lt 1 ] || [ "$stop" -lt 1 ] || [ "$n" -le "$stop" ] || ! grep -q 'got USR1' "$log" ||
+        ! grep -q 'requeueing job' "$log" || ! grep -q 'resuming from' "$log" ||
+        ! epochs_once "$W/model-timelimit" "$n"; then
         show_log "$log"
         return 1
     fi
 }
-check "time limit: --time=1 warns, training checkpoints, requeues and finishes all epochs" timelimit_ok
+check "time limit: --time=1 warns, training checkpoints, requeues and resumes with no epoch lost" timelimit_ok
 # Same data and seed, stopped at different points: an exact resume gives identical curves.
 check "the requeued and the cancelled-then-resumed runs have identical training curves" \
     same_curves "$W/model-requeue" "$W/model-cancel"
