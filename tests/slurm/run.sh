@@ -99,7 +99,10 @@ stop_daemons() {
         pid=${DAEMON_PID[$name]}
         alive "$pid" || continue
         kill -TERM "$pid" 2>/dev/null
-        for ((n = 0; n < 100 && $(alive "$pid" && echo 1 || echo 0); n++)); do sleep 0.1; done
+        for ((n = 0; n < 100; n++)); do
+            alive "$pid" || break
+            sleep 0.1
+        done
         if alive "$pid"; then
             say "$name (pid $pid) ignored TERM: killing it"
             kill -KILL "$pid" 2>/dev/null
