@@ -248,7 +248,7 @@ pub mod cpu {
             let mut tmp = vec![E::zero(); gi.len()];
             spmm_into(&p.bwd, &go, f, &mut tmp);
             for (a, b) in gi.iter_mut().zip(tmp) {
-                *a = *a + b;
+                *a += b;
             }
             Ok(())
         });
@@ -273,11 +273,11 @@ pub mod cpu {
             let o = &mut out[gi * f..][..f];
             for r in lo..hi {
                 for (o, &s) in o.iter_mut().zip(&hv[r * f..][..f]) {
-                    *o = *o + s;
+                    *o += s;
                 }
             }
             let inv = E::one() / E::from(hi - lo).unwrap_or_else(E::one);
-            o.iter_mut().for_each(|v| *v = *v * inv);
+            o.iter_mut().for_each(|v| *v *= inv);
         }
         let out = h.device().tensor_from_vec(out, (g, f));
         let (hg, og, offsets) = (h.ghost(), out.ghost(), offsets.clone());
@@ -292,7 +292,7 @@ pub mod cpu {
                 let inv = E::one() / E::from(hi - lo).unwrap_or_else(E::one);
                 for r in lo..hi {
                     for (a, &b) in gi[r * f..][..f].iter_mut().zip(&go[g * f..][..f]) {
-                        *a = *a + b * inv;
+                        *a += b * inv;
                     }
                 }
             }
@@ -389,19 +389,19 @@ pub mod cpu {
                     for c in 0..f {
                         let i = r * f + c;
                         let k = gv[c] * invstd[c] / nn;
-                        gx[i] = gx[i] + k * (nn * gy[i] - db[c] - xhat[i] * dg[c]);
+                        gx[i] += k * (nn * gy[i] - db[c] - xhat[i] * dg[c]);
                     }
                 }
             }
             {
                 let ggam = grads.get_or_alloc_mut(&gg)?;
                 for (a, b) in ggam.iter_mut().zip(&dg) {
-                    *a = *a + *b;
+                    *a += *b;
                 }
             }
             let gbet = grads.get_or_alloc_mut(&bg)?;
             for (a, b) in gbet.iter_mut().zip(&db) {
-                *a = *a + *b;
+                *a += *b;
             }
             Ok(())
         });

@@ -4,7 +4,7 @@ use crate::model::Task;
 use crate::ops::CpuFast;
 use crate::predict::{self, Predictions};
 use crate::train::{self, Checkpoint, Outcome, RunSetup, TrainConfig};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use nextgnn_stream::{Graph, Schema, StreamReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -54,7 +54,7 @@ macro_rules! with_backend {
                 }
                 #[cfg(not(feature = "cuda"))]
                 {
-                    bail!("--device cuda: this build has no CUDA support (rebuild with `cargo build --release --features cuda`)")
+                    anyhow::bail!("--device cuda: this build has no CUDA support (rebuild with `cargo build --release --features cuda`)")
                 }
             }
         }
