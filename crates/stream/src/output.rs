@@ -133,6 +133,23 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     pb
 }
 
+/// Like [`progress`], counting bytes (shown as MiB, MiB/s) for tools that walk input files.
+pub fn progress_bytes(len: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = progress(len, what);
+    // Length 0 means unknown (stdin): show the bytes read, not a bar stuck at zero.
+    let template = if len == 0 {
+        "{msg:>12} {bytes} ({bytes_per_sec})"
+    } else {
+        "{msg:>12} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
+    };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb
+}
+
 /// Runs a tool's body, printing `error: ...` on one line (causes joined by `: `) and exiting 1 on failure.
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
     reset_sigpipe();

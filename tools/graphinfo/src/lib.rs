@@ -1,7 +1,7 @@
 //! graphinfo: summaries, one-graph views and validation of graph streams.
 
 use anyhow::{bail, Context};
-use nextgnn_stream::{open_streams, progress, Graph, Schema};
+use nextgnn_stream::{open_streams, progress_bytes, Graph, Schema};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -276,7 +276,7 @@ fn dist(v: &mut [u64]) -> Value {
 /// Reads every graph and returns the summary as JSON (the text view is rendered from it).
 pub fn summarize(inputs: &[String]) -> anyhow::Result<Value> {
     let (schema, readers) = open_streams(inputs)?;
-    let pb = progress(input_bytes(inputs), "reading");
+    let pb = progress_bytes(input_bytes(inputs), "reading");
     let (mut nodes, mut edges, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
     let mut binclass: BTreeMap<i64, u64> = BTreeMap::new();
     let mut yclass: BTreeMap<i64, u64> = BTreeMap::new();
@@ -473,7 +473,7 @@ pub fn summary_text(s: &Value) -> String {
 /// Decodes and validates every frame of every input; the first fault is the error.
 pub fn check(inputs: &[String]) -> anyhow::Result<(u64, u64)> {
     let (schema, readers) = open_streams(inputs)?;
-    let pb = progress(input_bytes(inputs), "checking");
+    let pb = progress_bytes(input_bytes(inputs), "checking");
     let (mut graphs, mut bytes) = (0u64, 0u64);
     for mut r in readers {
         while let Some(f) = r.next_raw()? {

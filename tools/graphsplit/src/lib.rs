@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context};
 use nextgnn_stream::{
-    command_line, open_streams, progress, FileReader, Output, RawFrame, Schema, StreamWriter,
+    command_line, open_streams, progress_bytes, FileReader, Output, RawFrame, Schema, StreamWriter,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -165,7 +165,7 @@ pub fn split(inputs: &[String], prefix: &str, opts: &SplitOptions) -> anyhow::Re
         bail!("--stratify needs the shuffle mode: --by-hash assigns each graph independently of its class, so parts keep the balance only on average");
     }
     let (schema, mut readers) = open_streams(inputs)?;
-    let pb = progress(input_bytes(inputs), "splitting");
+    let pb = progress_bytes(input_bytes(inputs), "splitting");
     match opts.mode {
         Mode::ByHash => {
             // Headers are all read already, so the provenance is complete before any frame.
