@@ -163,3 +163,47 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
         std::process::exit(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.gs");
+        let mut o = Output::create(dest.to_str().unwrap()).unwrap();
+        o.write_all(b"half").unwrap();
+        o.flush().unwrap();
+        let tmp = temp_sibling(&dest).unwrap();
+        assert!(
+            tmp.is_file() && !dest.exists(),
+            "written under the temporary name only"
+        );
+        drop(o); // an error path: nothing is left, neither the final nor the temporary name
+        assert!(!tmp.exists() && !dest.exists());
+
+        let mut o = Output::create(dest.to_str().unwrap()).unwrap();
+        o.write_all(b"whole").unwrap();
+        o.commit().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+        assert!(!tmp.exists());
+        write_atomic(&dest, b"again").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"again");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn unwritable_destination_names_the_path() {
+        let e = Output::create("/nonexistent-dir/x.gs").err().unwrap();
+        let msg = e
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert_eq!(
+            msg,
+            "/nonexistent-dir/x.gs: cannot create output (is the directory there and writable?): No such file or directory (os error 2)"
+        );
+    }
+}
