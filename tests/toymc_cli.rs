@@ -252,14 +252,15 @@ fn bad_inputs_give_one_line_errors_and_no_file() {
         &["-o", d, "--kind", "0nubb", "--signal-fraction", "0.3"],
         "--signal-fraction",
     );
+    std::fs::write(format!("{d}/plain-file"), b"x").unwrap();
     fails_with(
-        &["-o", &format!("{d}/missing")],
-        "output directory does not exist",
+        &["-o", &format!("{d}/plain-file/sub")],
+        "cannot create output directory",
     );
     assert_eq!(
         std::fs::read_dir(d).unwrap().count(),
-        0,
-        "nothing left behind"
+        1,
+        "nothing left behind but the file the test made"
     );
     // malformed values are refused by the argument parser, naming the option
     for (args, needle) in [

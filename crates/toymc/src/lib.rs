@@ -456,9 +456,9 @@ pub fn run(
 ) -> Result<Summary> {
     let started = std::time::Instant::now();
     let toy = Toy::new(cfg)?;
-    if !out_dir.is_dir() {
-        bail!("{}: output directory does not exist", out_dir.display());
-    }
+    // Created like `mkdir -p`, so array tasks can all name the same fresh directory.
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("{}: cannot create output directory", out_dir.display()))?;
     let dest = out_dir.join(toy.file_name());
     let tmp = nextgnn_stream::output::temp_sibling(&dest)?;
     let guard = TempFile(Some(tmp.clone()));

@@ -66,7 +66,7 @@ struct Args {
     /// File number K of nexus_label_K_<kind>.h5; also selects the file's random stream.
     #[arg(long, default_value_t = 0)]
     file_number: u64,
-    /// Output directory (must exist).
+    /// Output directory (created if missing).
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     output_dir: PathBuf,
     /// Maximum transport step of electrons, mm.
@@ -150,7 +150,7 @@ fn main() {
         pb.finish_and_clear();
         eprintln!(
             "toymc: wrote {} ({} events, {} 0nubb, {} voxels, median {} per event) in {:.1} s ({:.0} events/s); \
-             two-blob fraction: 0nubb {:.3}, 1eroi {:.3}",
+             two-blob fraction: {}",
             s.path.display(),
             s.events,
             s.signal_events,
@@ -158,9 +158,18 @@ fn main() {
             s.median_voxels,
             s.seconds,
             s.events as f64 / s.seconds,
-            s.two_blob_signal,
-            s.two_blob_background
+            two_blob_text(s.two_blob_signal, s.two_blob_background)
         );
         Ok(())
     });
+}
+
+/// The two-blob fractions of the kinds present in the file (a NaN means the kind is absent).
+fn two_blob_text(signal: f64, background: f64) -> String {
+    [("0nubb", signal), ("1eroi", background)]
+        .iter()
+        .filter(|(_, f)| f.is_finite())
+        .map(|(k, f)| format!("{k} {f:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
