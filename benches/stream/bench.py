@@ -36,11 +36,20 @@ def drop_cache(path):
         pass
 
 
+def reference_dtypes(d):
+    """The reference's graphs keep the label file's integer dtypes (int8 here: golden README),
+    so store y, coords and binclass as it does, not widened to int64."""
+    d.y = d.y.to(torch.int8)
+    d.coords = d.coords.to(torch.int8)
+    d.binclass = torch.tensor(d.binclass, dtype=torch.int8)
+    return d
+
+
 def main():
     stream, pt, graphinfo = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     t_save = None
     if not pt.exists() or pt.stat().st_mtime < stream.stat().st_mtime:
-        data = [to_pyg(g) for g in read_stream(stream)]
+        data = [reference_dtypes(to_pyg(g)) for g in read_stream(stream)]
         _, t_save = timed(lambda: torch.save(data, pt))
         del data
     s_bytes, pt_bytes = stream.stat().st_size, pt.stat().st_size
