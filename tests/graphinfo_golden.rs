@@ -167,3 +167,39 @@ fn text_summary_names_everything() {
     }
     assert!(golden("graphs_classic_cloud.json").is_file());
 }
+
+#[test]
+fn plot_draws_the_selected_golden_event_in_three_projections() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = stream_of(dir.path(), "graphs_classic_cloud.json");
+    let svg = dir.path().join("event.svg");
+    let said = info(&["--id", "0:3", "--plot", svg.to_str().unwrap(), &p]);
+    assert_eq!(said, format!("graphinfo: drew event 0:3 into {}\n", svg.display()));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("valid SVG");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    for axis in ["x", "y", "z", "xy projection", "xz projection", "yz projection"] {
+        assert!(texts.contains(&axis), "axis label {axis} missing: {texts:?}");
+    }
+    // the reference graph of dataset_id 3 has 62 voxels and 252 directed (126 undirected) edges
+    assert!(
+        texts.contains(&"event 0:3  |  binclass 0  |  62 voxels, 126 edges  |  colour: true voxel class"),
+        "title: {texts:?}"
+    );
+    // no event selected: a one-line error, no picture
+    let out = Command::new(tool_path("graphinfo"))
+        .args(["--plot", dir.path().join("none.svg").to_str().unwrap(), &p])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --plot draws one event: choose it with --show N or --id FNUM:DATASET_ID\n"
+    );
+    assert!(!dir.path().join("none.svg").exists());
+}

@@ -1,12 +1,11 @@
-//! Draws one event of a graph stream, as `graphinfo --plot` does: the pictures of docs/EVAL.md.
+//! Draws one event of a graph stream, as `graphinfo --plot` does.
 //!
 //! Usage: `cargo run -p nextgnn-eval --example event_display -- STREAM FNUM:DATASET_ID OUT
 //! [VOXELPRED [CLASS]]`. Without predictions voxels are coloured by their true class; with a
 //! gcn-predict VoxelPred file by the predicted class, or by the probability of CLASS when given.
 
 use anyhow::{bail, Context};
-use nextgnn_eval::plots::{event_display, NodeColours};
-use nextgnn_eval::segment::{argmax, class_name};
+use nextgnn_eval::plots::event_picture;
 use nextgnn_stream::{run_main, StreamReader};
 use std::path::Path;
 
@@ -29,42 +28,17 @@ fn main() {
                 None => bail!("{}: no event {fnum}:{id}", args[0]),
             }
         };
-        let out = Path::new(&args[2]);
-        let Some(pred_path) = args.get(3) else {
-            return event_display(&g, &schema, NodeColours::TrueClass, true, out);
-        };
-        let preds = nextgnn_eval::read_predictions(pred_path)?;
-        let probs = preds.node_probabilities(&g, schema.coord_names.len())?;
-        let k = preds.num_classes;
-        match args.get(4) {
-            None => {
-                let classes: Vec<usize> = probs.chunks(k).map(argmax).collect();
-                event_display(
-                    &g,
-                    &schema,
-                    NodeColours::PredictedClass(&classes),
-                    true,
-                    out,
-                )
-            }
-            Some(c) => {
-                let c: usize = c.parse().context("CLASS must be a class number")?;
-                if c >= k {
-                    bail!("class {c} is not among the {k} predicted classes");
-                }
-                let values: Vec<f64> = probs.chunks(k).map(|p| p[c]).collect();
-                let name = format!("P({})", class_name(c));
-                event_display(
-                    &g,
-                    &schema,
-                    NodeColours::Probability {
-                        values: &values,
-                        name: &name,
-                    },
-                    true,
-                    out,
-                )
-            }
-        }
+        let class = args
+            .get(4)
+            .map(|c| c.parse::<usize>().context("CLASS must be a class number"))
+            .transpose()?;
+        event_picture(
+            &g,
+            &schema,
+            args.get(3).map(String::as_str),
+            class,
+            true,
+            Path::new(&args[2]),
+        )
     });
 }

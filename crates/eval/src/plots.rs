@@ -835,3 +835,54 @@ fn padded_int_range((lo, hi): (f64, f64)) -> (f64, f64) {
     let pad = (span * 0.05).max(0.5);
     (lo - pad, hi + pad)
 }
+
+/// Draws one event coloured by its true class, or by a gcn-predict VoxelPred file: the predicted
+/// class, or with `prob_class` the probability of that class. This is `graphinfo --plot`.
+pub fn event_picture(
+    g: &Graph,
+    schema: &Schema,
+    voxel_pred: Option<&str>,
+    prob_class: Option<usize>,
+    draw_edges: bool,
+    out: &Path,
+) -> Result<()> {
+    let Some(pred_path) = voxel_pred else {
+        if prob_class.is_some() {
+            bail!("a class probability needs a VoxelPred file from gcn-predict (--pred FILE)");
+        }
+        return event_display(g, schema, NodeColours::TrueClass, draw_edges, out);
+    };
+    let preds = crate::read_predictions(pred_path)?;
+    let probs = preds.node_probabilities(g, schema.coord_names.len())?;
+    let k = preds.num_classes;
+    match prob_class {
+        None => {
+            let classes: Vec<usize> = probs.chunks(k).map(crate::segment::argmax).collect();
+            event_display(
+                g,
+                schema,
+                NodeColours::PredictedClass(&classes),
+                draw_edges,
+                out,
+            )
+        }
+        Some(c) if c >= k => bail!(
+            "{pred_path}: class {c} is not among its {k} predicted classes (class_0..class_{})",
+            k - 1
+        ),
+        Some(c) => {
+            let values: Vec<f64> = probs.chunks(k).map(|p| p[c]).collect();
+            let name = format!("P({})", crate::segment::class_name(c));
+            event_display(
+                g,
+                schema,
+                NodeColours::Probability {
+                    values: &values,
+                    name: &name,
+                },
+                draw_edges,
+                out,
+            )
+        }
+    }
+}

@@ -13,7 +13,10 @@ Examples:
   graphinfo train.gs --show 0            # first graph, PyG style, and its first rows
   graphinfo train.gs --id 0:12 --rows 20 # the graph of fnum 0, dataset_id 12
   graphinfo train.gs --head 10 | less
-  voxel2graph f.h5 | graphinfo --check   # exit status 1 and the place of the first bad frame";
+  voxel2graph f.h5 | graphinfo --check   # exit status 1 and the place of the first bad frame
+  graphinfo test.gs --id 1:14 --plot ev.svg                    # xy, xz, yz views by voxel class
+  graphinfo test.gs --id 1:14 --plot ev.png --pred voxels.csv  # coloured by predicted class
+  graphinfo test.gs --id 1:14 --plot ev.svg --pred voxels.csv --prob-class 2   # by P(blob)";
 
 /// Summarise, print and check nextgnn graph streams.
 ///
@@ -42,6 +45,19 @@ struct Args {
     /// Decode and validate every frame; exit 1 at the first fault, naming file, byte offset and graph count.
     #[arg(long)]
     check: bool,
+    /// Draw the graph chosen by --show or --id in three projections (xy, xz, yz) into this file:
+    /// SVG, or PNG when the name ends in .png. Voxels are coloured by their true class.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<std::path::PathBuf>,
+    /// With --plot: colour voxels by the predicted class of a gcn-predict VoxelPred file (CSV or HDF5).
+    #[arg(long, value_name = "VOXELPRED", requires = "plot")]
+    pred: Option<String>,
+    /// With --plot and --pred: colour voxels by the probability of this class (0 other, 1 track, 2 blob).
+    #[arg(long, value_name = "K", requires = "pred")]
+    prob_class: Option<usize>,
+    /// With --plot: leave the edges out of the picture.
+    #[arg(long, requires = "plot")]
+    no_edges: bool,
 }
 
 fn main() {
@@ -53,9 +69,29 @@ fn main() {
             (_, Some(id)) => Some(parse_id(id)?),
             _ => None,
         };
+        if a.plot.is_some() && sel.is_none() {
+            anyhow::bail!(
+                "--plot draws one event: choose it with --show N or --id FNUM:DATASET_ID"
+            );
+        }
         let text = if let Some(sel) = sel {
             let (schema, g) = select_graph(&a.inputs, sel)?;
-            if a.json {
+            if let Some(path) = &a.plot {
+                nextgnn_eval::plots::event_picture(
+                    &g,
+                    &schema,
+                    a.pred.as_deref(),
+                    a.prob_class,
+                    !a.no_edges,
+                    path,
+                )?;
+                format!(
+                    "graphinfo: drew event {}:{} into {}\n",
+                    g.fnum,
+                    g.dataset_id,
+                    path.display()
+                )
+            } else if a.json {
                 format!("{}\n", graph_json(&g, &schema))
             } else {
                 show_text(&g, &schema, a.rows)
