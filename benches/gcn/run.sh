@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of gcn-train/gcn-predict against PyTorch Geometric on the same streams.
 #   benches/gcn/run.sh [EVENTS_PER_CLASS] [EPOCHS] [THREADS]        (defaults: 4000 20 1)
+# Environment: OUT (default benches/out/gcn), SEED (training seed of both, default 1), VENV.
 # Data as in examples/quickstart.sh: toymc 0nubb (file 1) + 1eroi (file 2), voxel2graph --edges
 # classic --cloud-info, graphsplit --stratify binclass --seed 1 (80/10/10). Both implementations
 # then train with the reference defaults (nconv 4, mult 2, dropout 0.1, Adam lr 5e-4 eps 1e-6,
 # batch 64, class weights auto, ReduceLROnPlateau 0.6/10), the same epochs, seed and thread count,
-# one after the other. Prints one table and writes it as JSON to $OUT/result-tTHREADS-eEPOCHS.json.
+# one after the other. Prints one table and writes it as JSON to $OUT/result-tTHREADS-eEPOCHS-sSEED.json.
 #
 # What is measured:
 #   training graphs/s  per epoch, wall clock of the training batches only (batch assembly
@@ -22,7 +23,7 @@ events="${1:-4000}"; epochs="${2:-20}"; threads="${3:-1}"
 out="${OUT:-$root/benches/out/gcn}"
 bin="$root/target/release"
 venv="${VENV:-$root/benches/.venv}"
-seed=1
+seed="${SEED:-1}"
 bash "$root/benches/gcn/setup_venv.sh" >/dev/null 2>&1 || bash "$root/benches/gcn/setup_venv.sh"
 (cd "$root" && cargo build --release --locked -q -p gcn-train -p gcn-predict -p toymc -p voxel2graph -p graphsplit)
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
@@ -37,7 +38,7 @@ if [ ! -f "$data/split_test.gs" ]; then
     "$bin/graphsplit" "$data/graphs.gs" --prefix "$data/split" --stratify binclass --seed 1 2>/dev/null
 fi
 train="$data/split_train.gs"; valid="$data/split_valid.gs"; test="$data/split_test.gs"
-run="$out/run-t$threads-e$epochs"
+run="$out/run-t$threads-e$epochs-s$seed"
 rm -rf "$run"
 mkdir -p "$run"
 
@@ -64,10 +65,10 @@ echo "== PyTorch Geometric: pyg_gcn.py ($epochs epochs, $threads threads)" >&2
     --epochs "$epochs" --threads "$threads" --seed "$seed" --class-weights auto \
     --pred "$run/pyg_pred.csv" > "$run/pyg.out" 2> "$run/pyg_train.log"
 
-"$venv/bin/python" - "$run" "$train" "$threads" "$epochs" "$events" <<'PY'
+"$venv/bin/python" - "$run" "$train" "$threads" "$epochs" "$events" "$seed" <<'PY'
 import csv, json, os, statistics, sys
 
-run, train, threads, epochs, events = sys.argv[1:]
+run, train, threads, epochs, events, seed = sys.argv[1:]
 
 
 def auc(rows):
@@ -112,7 +113,7 @@ pyg.update({"peak_rss_mib": pyg_rss, "cpu_s": pyg_cpu, "wall_s": pyg_wall})
 stream_mib = os.path.getsize(train) / 2**20
 model_mib = os.path.getsize(os.path.join(run, "model", "best.ckpt")) / 2**20
 predict_rss = int(open(os.path.join(run, "ours_predict_rss")).read()) / 1024
-print(f"{events} events per class, {epochs} epochs, {threads} thread(s); "
+print(f"{events} events per class, {epochs} epochs, {threads} thread(s), seed {seed}; "
       f"training stream {stream_mib:.1f} MiB, checkpoint {model_mib:.2f} MiB")
 print(f"{'':26}{'nextgnn':>10}{'PyG':>10}{'ratio':>8}")
 rows = [
@@ -134,7 +135,8 @@ verdict = "within" if ours_rss <= limit else "OVER"
 print(f"memory target: gcn-train peak {ours_rss:.1f} MiB vs 2 x stream + checkpoint = {limit:.1f} MiB: "
       f"{verdict}; gcn-predict peak {predict_rss:.1f} MiB")
 json.dump({"events_per_class": int(events), "epochs": int(epochs), "threads": int(threads),
+           "seed": int(seed),
            "train_stream_mib": stream_mib, "checkpoint_mib": model_mib,
            "predict_peak_rss_mib": predict_rss, "nextgnn": ours, "pyg": pyg},
-          open(os.path.join(os.path.dirname(run), f"result-t{threads}-e{epochs}.json"), "w"), indent=1)
+          open(os.path.join(os.path.dirname(run), f"result-t{threads}-e{epochs}-s{seed}.json"), "w"), indent=1)
 PY
