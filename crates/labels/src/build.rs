@@ -191,13 +191,66 @@ pub fn numpy_sum(a: &[f64]) -> f64 {
     }
 }
 
+/// Per-thread buffers reused from event to event, so that building allocates only the graph.
+#[derive(Default)]
+struct Scratch {
+    nb: neighbours::Scratch,
+    lists: Lists,
+    emit: EmitScratch,
+    edges: Vec<(u32, u32, i64)>,
+    first: Vec<f64>,
+    per_cloud: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Builds the event's graph, or says why there is none; errors name the row and column.
 pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => build_with(ev, cfg, fnum, &mut s),
+        // Only reachable if building re-entered itself on this thread; fresh buffers then.
+        Err(_) => build_with(ev, cfg, fnum, &mut Scratch::default()),
+    })
+}
+
+/// Finds the neighbour lists the edge mode needs (into `s.lists`, for classic and knn) and the
+/// first duplicate pair; lists are only meaningful when there is no duplicate.
+fn neighbour_stage(points: &[Point], cfg: &BuildConfig, s: &mut Scratch) -> Option<(u32, u32)> {
+    match cfg.edges {
+        EdgeMode::Classic => {
+            if let Some(dup) = neighbours::classic_small(points, &mut s.nb, &mut s.lists) {
+                return dup;
+            }
+            let (map, dup) = neighbours::grid(points);
+            if dup.is_none() {
+                s.lists = neighbours::classic(points, &map);
+            }
+            dup
+        }
+        EdgeMode::Knn => {
+            if let Some(dup) =
+                neighbours::knn_small(points, cfg.k, cfg.max_dist, &mut s.nb, &mut s.lists)
+            {
+                return dup;
+            }
+            let (_, dup) = neighbours::grid(points);
+            if dup.is_none() {
+                s.lists = neighbours::knn(points, cfg.k, cfg.max_dist);
+            }
+            dup
+        }
+        EdgeMode::All | EdgeMode::Delaunay => neighbours::grid(points).1,
+    }
+}
+
+fn build_with(ev: &Event, cfg: &BuildConfig, fnum: i64, s: &mut Scratch) -> Result<Outcome> {
     check_finite(ev, cfg)?;
-    let (map, dup) = neighbours::grid(&ev.points);
+    let dup = neighbour_stage(&ev.points, cfg, s);
     let merged;
-    let (ev, map) = match dup {
-        None => (ev, map),
+    let ev = match dup {
+        None => ev,
         Some((a, b)) => match cfg.on_duplicate {
             OnDuplicate::Skip => return Ok(Outcome::Skipped(SkipReason::Duplicate)),
             OnDuplicate::Error => {
@@ -211,8 +264,8 @@ pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> 
             }
             OnDuplicate::Merge => {
                 merged = merge_duplicates(ev);
-                let (m, _) = neighbours::grid(&merged.points);
-                (&merged, m)
+                neighbour_stage(&merged.points, cfg, s);
+                &merged
             }
         },
     };
@@ -224,25 +277,28 @@ pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> 
     let ncloud = if ev.cloud.is_some() { 2 } else { 0 };
     let width = nf + ncloud;
     let mut x = vec![0f32; n * width];
-    let mut first = Vec::new();
     for (f, col) in ev.features.iter().enumerate() {
-        let scaled: Vec<f64> = if cfg.norm {
-            let s = numpy_sum(col);
-            if s == 0.0 {
+        let sum = if cfg.norm {
+            let sum = numpy_sum(col);
+            if sum == 0.0 {
                 bail!(
                     "column {} sums to 0 over the event, so it cannot be normalised (use --no-norm)",
                     cfg.feature_names[f]
                 );
             }
-            col.iter().map(|v| v / s).collect()
+            Some(sum)
         } else {
-            col.clone()
+            None
         };
-        for (i, v) in scaled.iter().enumerate() {
-            x[i * width + f] = *v as f32;
-        }
         if f == 0 {
-            first = scaled;
+            s.first.clear();
+        }
+        for (i, &v) in col.iter().enumerate() {
+            let v = sum.map_or(v, |sum| v / sum);
+            x[i * width + f] = v as f32;
+            if f == 0 {
+                s.first.push(v);
+            }
         }
     }
     if let Some(c) = &ev.cloud {
@@ -254,33 +310,35 @@ pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> 
                 "column {col} sums to 0 over the event, so the cloud fractions cannot be computed"
             );
         }
-        let mut per_cloud: HashMap<u32, f64> = HashMap::new();
-        for (i, &cl) in c.cloud.iter().enumerate() {
-            *per_cloud.entry(cl).or_insert(0.0) += c.nhits[i];
+        // Cloud ids are dense (numbered in order of appearance), so a vector holds the sums;
+        // each sum adds the voxels in row order, as the reference's groupby does.
+        let ncl = c.cloud.iter().map(|&cl| cl as usize + 1).max().unwrap_or(0);
+        s.per_cloud.clear();
+        s.per_cloud.resize(ncl, 0.0);
+        for (&cl, &nh) in c.cloud.iter().zip(&c.nhits) {
+            s.per_cloud[cl as usize] += nh;
         }
         for i in 0..n {
             x[i * width + nf] = (c.cloud_ener[i] / se) as f32;
-            x[i * width + nf + 1] = (per_cloud[&c.cloud[i]] / sn) as f32;
+            x[i * width + nf + 1] = (s.per_cloud[c.cloud[i] as usize] / sn) as f32;
         }
     }
 
-    let pairs = match cfg.edges {
-        EdgeMode::Classic => Pairs::Lists(neighbours::classic(&ev.points, &map)),
-        EdgeMode::Knn => Pairs::Lists(neighbours::knn(&ev.points, cfg.k, cfg.max_dist)),
-        EdgeMode::All => Pairs::Sorted(all_pairs(&ev.points)),
+    s.edges.clear();
+    match cfg.edges {
+        EdgeMode::Classic | EdgeMode::Knn => {
+            emit_reference_order_into(&s.lists, cfg.directed, &mut s.emit, &mut s.edges)
+        }
+        EdgeMode::All => emit_sorted_pairs(&all_pairs(&ev.points), cfg.directed, &mut s.edges),
         EdgeMode::Delaunay => match crate::delaunay::edges(&ev.points, ev.ncoords)? {
-            Some(p) => Pairs::Sorted(p),
+            Some(p) => emit_sorted_pairs(&p, cfg.directed, &mut s.edges),
             None => return Ok(Outcome::Skipped(SkipReason::Degenerate)),
         },
-    };
-    let edges = match &pairs {
-        Pairs::Lists(l) => emit_reference_order(l, cfg.directed),
-        Pairs::Sorted(p) => emit_sorted_pairs(p, cfg.directed),
-    };
-    if edges.is_empty() {
+    }
+    if s.edges.is_empty() {
         return Ok(Outcome::Skipped(SkipReason::NoEdges));
     }
-    let ne = edges.len();
+    let ne = s.edges.len();
     let mut g = Graph {
         fnum,
         dataset_id: ev.dataset_id,
@@ -297,23 +355,28 @@ pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> 
     for p in &ev.points {
         g.coords.extend_from_slice(&p[..ev.ncoords]);
     }
-    for (a, b, d2) in edges {
-        // The reference's distance is scipy's sqrt of the squared distance in f64; for integer
-        // coordinates that is sqrt of an exact integer, so every value below is bit-identical.
-        let d = (d2 as f64).sqrt();
-        let grad = (first[a as usize] - first[b as usize]).abs() / d;
+    let first = &s.first;
+    // Both directions of an edge come out next to each other with equal values: compute once.
+    let mut prev = (u32::MAX, u32::MAX, 0i64, [0f32; 3]);
+    for &(a, b, d2) in &s.edges {
+        let vals = if (b, a, d2) == (prev.0, prev.1, prev.2) {
+            prev.3
+        } else {
+            // The reference's distance is scipy's sqrt of the squared distance in f64; for
+            // integer coordinates that is sqrt of an exact integer, so every value below is
+            // bit-identical.
+            let d = (d2 as f64).sqrt();
+            let grad = (first[a as usize] - first[b as usize]).abs() / d;
+            [d as f32, grad as f32, (1.0 / d) as f32]
+        };
+        prev = (a, b, d2, vals);
         g.src.push(a);
         g.dst.push(b);
-        g.edge_attr.push(d as f32);
-        g.edge_attr.push(grad as f32);
-        g.edge_weight.push((1.0 / d) as f32);
+        g.edge_attr.push(vals[0]);
+        g.edge_attr.push(vals[1]);
+        g.edge_weight.push(vals[2]);
     }
     Ok(Outcome::Graph(g))
-}
-
-enum Pairs {
-    Lists(Lists),
-    Sorted(Vec<(u32, u32, i64)>),
 }
 
 fn check_finite(ev: &Event, cfg: &BuildConfig) -> Result<()> {
@@ -459,15 +522,14 @@ fn all_pairs(points: &[Point]) -> Vec<(u32, u32, i64)> {
 }
 
 /// Pairs a < b in ascending order: (a, b), (b, a) each, or (a, b) only when directed.
-fn emit_sorted_pairs(pairs: &[(u32, u32, i64)], directed: bool) -> Vec<(u32, u32, i64)> {
-    let mut out = Vec::with_capacity(pairs.len() * if directed { 1 } else { 2 });
+fn emit_sorted_pairs(pairs: &[(u32, u32, i64)], directed: bool, out: &mut Vec<(u32, u32, i64)>) {
+    out.reserve(pairs.len() * if directed { 1 } else { 2 });
     for &(a, b, d2) in pairs {
         out.push((a, b, d2));
         if !directed {
             out.push((b, a, d2));
         }
     }
-    out
 }
 
 /// Emits edges in the order the reference's insertion-ordered graph gives, for these neighbour lists.
@@ -478,65 +540,92 @@ fn emit_sorted_pairs(pairs: &[(u32, u32, i64)], directed: bool) -> Vec<(u32, u32
 /// walk then visits the node list and, for each neighbour not visited yet as a node, emits
 /// (a, b) then (b, a). Directed: each node's own accepted neighbours, (a, b) only, same walk.
 pub fn emit_reference_order(lists: &Lists, directed: bool) -> Vec<(u32, u32, i64)> {
+    let mut out = Vec::new();
+    emit_reference_order_into(lists, directed, &mut EmitScratch::default(), &mut out);
+    out
+}
+
+/// Buffers of [`emit_reference_order_into`], reused between events.
+#[derive(Debug, Default)]
+pub struct EmitScratch {
+    added: Vec<(u32, u32, i64)>,
+    order: Vec<u32>,
+    flag: Vec<bool>,
+    deg: Vec<u32>,
+    fill: Vec<u32>,
+    adj: Vec<(u32, i64)>,
+}
+
+/// [`emit_reference_order`] appending to `out`, with reusable buffers.
+pub fn emit_reference_order_into(
+    lists: &Lists,
+    directed: bool,
+    s: &mut EmitScratch,
+    out: &mut Vec<(u32, u32, i64)>,
+) {
     let n = lists.len();
     // Edges in the order they are added. {a, b} already exists when a's turn comes exactly when
     // b was processed earlier (b < a) and listed a: lists hold no repeats, so no set is needed.
-    let mut added: Vec<(u32, u32, i64)> = Vec::with_capacity(lists.nbr.len());
+    s.added.clear();
     for a in 0..n {
         for (b, d2) in lists.of(a) {
             if !directed && (b as usize) < a && lists.of(b as usize).any(|(c, _)| c as usize == a) {
                 continue;
             }
-            added.push((a as u32, b, d2));
+            s.added.push((a as u32, b, d2));
         }
     }
-    let mut order: Vec<u32> = Vec::with_capacity(n);
-    let mut listed = vec![false; n];
+    s.order.clear();
+    s.flag.clear();
+    s.flag.resize(n, false);
     // Adjacency in insertion order, as flat arrays (CSR): each node's edges in the order added.
-    let mut deg = vec![0u32; n + 1];
-    for &(a, b, _) in &added {
+    s.deg.clear();
+    s.deg.resize(n + 1, 0);
+    for &(a, b, _) in &s.added {
         for v in [a, b] {
-            if !listed[v as usize] {
-                listed[v as usize] = true;
-                order.push(v);
+            if !s.flag[v as usize] {
+                s.flag[v as usize] = true;
+                s.order.push(v);
             }
         }
-        deg[a as usize + 1] += 1;
+        s.deg[a as usize + 1] += 1;
         if !directed {
-            deg[b as usize + 1] += 1;
+            s.deg[b as usize + 1] += 1;
         }
     }
     for i in 0..n {
-        deg[i + 1] += deg[i];
+        s.deg[i + 1] += s.deg[i];
     }
-    let mut fill = deg.clone();
-    let mut adj = vec![(0u32, 0i64); deg[n] as usize];
-    for &(a, b, d2) in &added {
-        adj[fill[a as usize] as usize] = (b, d2);
-        fill[a as usize] += 1;
+    s.fill.clear();
+    s.fill.extend_from_slice(&s.deg);
+    s.adj.clear();
+    s.adj.resize(s.deg[n] as usize, (0, 0));
+    for &(a, b, d2) in &s.added {
+        s.adj[s.fill[a as usize] as usize] = (b, d2);
+        s.fill[a as usize] += 1;
         if !directed {
-            adj[fill[b as usize] as usize] = (a, d2);
-            fill[b as usize] += 1;
+            s.adj[s.fill[b as usize] as usize] = (a, d2);
+            s.fill[b as usize] += 1;
         }
     }
-    let mut out = Vec::with_capacity(if directed {
-        added.len()
+    out.reserve(if directed {
+        s.added.len()
     } else {
-        2 * added.len()
+        2 * s.added.len()
     });
-    let mut walked = vec![false; n];
-    for &a in &order {
-        for &(b, d2) in &adj[deg[a as usize] as usize..deg[a as usize + 1] as usize] {
+    // `flag` now marks nodes already walked.
+    s.flag.fill(false);
+    for &a in &s.order {
+        for &(b, d2) in &s.adj[s.deg[a as usize] as usize..s.deg[a as usize + 1] as usize] {
             if directed {
                 out.push((a, b, d2));
-            } else if !walked[b as usize] {
+            } else if !s.flag[b as usize] {
                 out.push((a, b, d2));
                 out.push((b, a, d2));
             }
         }
-        walked[a as usize] = true;
+        s.flag[a as usize] = true;
     }
-    out
 }
 
 #[cfg(test)]

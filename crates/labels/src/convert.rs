@@ -1,7 +1,7 @@
 //! Label files to a graph stream: reading in chunks, grouping by event, parallel graph building.
 
 use crate::build::{build_graph, BuildConfig, CloudColumns, Event, Outcome, SkipReason};
-use crate::h5table::{open_file, Block, ColumnData, ColumnType, Table};
+use crate::h5table::{open_file, ColumnType, Field, Layout, Rows, Table};
 use anyhow::{bail, Context, Result};
 use nextgnn_stream::{Graph, Schema};
 use rayon::prelude::*;
@@ -163,14 +163,14 @@ pub fn task_share(files: Vec<PathBuf>, task: usize, tasks: usize) -> Result<Vec<
         .collect())
 }
 
-/// Column positions inside a block read with [`Plan::names`].
+/// The columns one event needs, as fields of the rows read with [`Plan::layout`].
 struct Plan {
-    names: Vec<String>,
-    coords: Vec<usize>,
-    features: Vec<usize>,
-    label: Option<usize>,
-    binclass: usize,
-    cloud: Option<[usize; 4]>,
+    layout: Layout,
+    coords: Vec<Field>,
+    features: Vec<Field>,
+    label: Option<(Field, String)>,
+    binclass: (Field, String),
+    cloud: Option<[Field; 4]>,
 }
 
 impl Plan {
@@ -250,84 +250,65 @@ impl Plan {
         } else {
             None
         };
+        let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+        let layout = table.layout(&refs)?;
+        let f = |k: usize| layout.fields[k];
         Ok(Plan {
-            names,
-            coords,
-            features,
-            label,
-            binclass,
-            cloud,
+            coords: coords.into_iter().map(f).collect(),
+            features: features.into_iter().map(f).collect(),
+            label: label.map(|k| (f(k), names[k].clone())),
+            binclass: (f(binclass), names[binclass].clone()),
+            cloud: cloud.map(|c| c.map(f)),
+            layout,
         })
     }
 
-    /// Builds the event whose rows are `lo..hi` of `block`; `rows` maps them to table rows.
-    fn event(&self, block: &Block, id: i64, lo: usize, hi: usize, rows: Vec<u64>) -> Result<Event> {
-        let col = |k: usize| &block.columns[k];
+    /// Builds the event held in rows `lo..hi` of `block`; `rows` maps them to table rows.
+    fn event(&self, block: &Rows, id: i64, lo: usize, hi: usize, rows: Vec<u64>) -> Result<Event> {
+        let n = hi - lo;
         let ncoords = self.coords.len();
-        let mut points = vec![[0i64; 3]; hi - lo];
-        for (d, &k) in self.coords.iter().enumerate() {
-            let ColumnData::Int(v) = col(k) else {
-                unreachable!("coordinates are checked to be integers")
-            };
-            for (p, &c) in points.iter_mut().zip(&v[lo..hi]) {
-                p[d] = c;
+        let mut points = vec![[0i64; 3]; n];
+        for (i, p) in points.iter_mut().enumerate() {
+            let r = block.get(lo + i);
+            for (d, f) in self.coords.iter().enumerate() {
+                p[d] = f.i64(r);
             }
         }
-        let f64s = |k: usize| -> Vec<f64> { (lo..hi).map(|i| col(k).f64_at(i)).collect() };
-        let features = self.features.iter().map(|&k| f64s(k)).collect();
-        let labels = match self.label {
+        let f64s = |f: &Field| -> Vec<f64> { (lo..hi).map(|i| f.f64(block.get(i))).collect() };
+        let features = self.features.iter().map(f64s).collect();
+        let labels = match &self.label {
             None => Vec::new(),
-            Some(k) => match col(k) {
-                ColumnData::Int(v) => v[lo..hi].to_vec(),
-                c => (lo..hi)
-                    .map(|i| {
-                        let v = c.f64_at(i);
-                        if v.fract() == 0.0 && v.is_finite() {
-                            Ok(v as i64)
-                        } else {
-                            bail!(
-                                "row {}: column {} is {v}, not an integer class",
-                                rows[i - lo],
-                                self.names[k]
-                            )
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            },
+            Some((f, _)) if f.is_int() => (lo..hi).map(|i| f.i64(block.get(i))).collect(),
+            Some((f, name)) => (lo..hi)
+                .map(|i| {
+                    let v = f.f64(block.get(i));
+                    if v.fract() == 0.0 && v.is_finite() {
+                        Ok(v as i64)
+                    } else {
+                        bail!(
+                            "row {}: column {name} is {v}, not an integer class",
+                            rows[i - lo]
+                        )
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?,
         };
         let binclass = {
-            let v = col(self.binclass).f64_at(lo);
+            let v = self.binclass.0.f64(block.get(lo));
             if v.fract() != 0.0 || !v.is_finite() {
                 bail!(
                     "row {}: column {} is {v}, not an integer class",
                     rows[0],
-                    self.names[self.binclass]
+                    self.binclass.1
                 );
             }
             v as i64
         };
-        let cloud = self.cloud.map(|[e, n, ce, cl]| {
-            let mut ids: HashMap<&[u8], u32> = HashMap::new();
-            let mut keys: HashMap<i64, u32> = HashMap::new();
-            let cloud = (lo..hi)
-                .map(|i| match col(cl) {
-                    ColumnData::Str { .. } => {
-                        let next = ids.len() as u32;
-                        *ids.entry(col(cl).str_at(i)).or_insert(next)
-                    }
-                    ColumnData::Int(v) => {
-                        let next = keys.len() as u32;
-                        *keys.entry(v[i]).or_insert(next)
-                    }
-                    ColumnData::Float(_) => unreachable!("checked"),
-                })
-                .collect();
-            CloudColumns {
-                ener: f64s(e),
-                nhits: f64s(n),
-                cloud_ener: f64s(ce),
-                cloud,
-            }
+        let cloud = self.cloud.map(|[e, nh, ce, cl]| CloudColumns {
+            ener: f64s(&e),
+            nhits: f64s(&nh),
+            cloud_ener: f64s(&ce),
+            cloud: cloud_ids(block, cl, lo, hi),
         });
         Ok(Event {
             dataset_id: id,
@@ -340,6 +321,49 @@ impl Plan {
             rows,
         })
     }
+}
+
+/// Numbers the event's distinct cloud labels 0, 1, ... in order of first appearance.
+fn cloud_ids(block: &Rows, f: Field, lo: usize, hi: usize) -> Vec<u32> {
+    // An event has a handful of clouds: a linear search beats hashing 32-byte labels.
+    const LINEAR: usize = 16;
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut seen_int: Vec<i64> = Vec::new();
+    let mut by_str: HashMap<&[u8], u32> = HashMap::new();
+    let mut by_int: HashMap<i64, u32> = HashMap::new();
+    let mut out = Vec::with_capacity(hi - lo);
+    for i in lo..hi {
+        let r = block.get(i);
+        let id = if f.is_str() {
+            let key = f.bytes(r);
+            match seen.iter().position(|&s| s == key) {
+                Some(p) => p as u32,
+                None if seen.len() < LINEAR => {
+                    seen.push(key);
+                    seen.len() as u32 - 1
+                }
+                None => {
+                    let next = (LINEAR + by_str.len()) as u32;
+                    *by_str.entry(key).or_insert(next)
+                }
+            }
+        } else {
+            let key = f.i64(r);
+            match seen_int.iter().position(|&s| s == key) {
+                Some(p) => p as u32,
+                None if seen_int.len() < LINEAR => {
+                    seen_int.push(key);
+                    seen_int.len() as u32 - 1
+                }
+                None => {
+                    let next = (LINEAR + by_int.len()) as u32;
+                    *by_int.entry(key).or_insert(next)
+                }
+            }
+        };
+        out.push(id);
+    }
+    out
 }
 
 /// An event's rows in the table: runs of (start, length), usually exactly one.
@@ -355,14 +379,19 @@ struct Span {
 /// in which case a batch of events is one contiguous row range.
 fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)> {
     let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+    let layout = if std::env::var_os("V2G_IDCONV").is_some() {
+        table.layout_converted(&[id])?
+    } else {
+        table.layout(&[id])?
+    };
+    let field = layout.fields[0];
+    let mut block = Rows::default();
     let mut start = 0;
     while start < table.nrows() {
         let count = chunk.min(table.nrows() - start);
-        let block = table.read(&[id], start, count)?;
-        let ColumnData::Int(ids) = &block.columns[0] else {
-            unreachable!("id column is integer")
-        };
-        for (i, &v) in ids.iter().enumerate() {
+        table.read_rows(&layout, start, count, &mut block)?;
+        for i in 0..count {
+            let v = field.i64(block.get(i));
             match runs.last_mut() {
                 Some((last, _, len)) if *last == v => *len += 1,
                 _ => runs.push((v, start + i, 1)),
@@ -465,7 +494,7 @@ pub fn convert(
             summary.warnings.push(w);
             continue;
         }
-        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1) * 4)?;
+        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1))?;
         if !ordered {
             let w = format!(
                 "warning: {name}: table {} is not ordered by {}; events are gathered row run by row run (slower)",
@@ -476,7 +505,8 @@ pub fn convert(
             summary.warnings.push(w);
         }
         progress.inc_length(spans.len() as u64);
-        let names: Vec<&str> = plan.names.iter().map(|s| s.as_str()).collect();
+        let mut block = Rows::default();
+        let mut part = Rows::default();
         let mut first = 0;
         while first < spans.len() {
             let mut last = first;
@@ -486,17 +516,19 @@ pub fn convert(
                 rows += spans[last].rows;
             }
             let batch = &spans[first..=last];
-            let block = if ordered {
-                table.read(&names, batch[0].runs[0].0, rows)?
+            if ordered {
+                table.read_rows(&plan.layout, batch[0].runs[0].0, rows, &mut block)?;
             } else {
-                let mut b = Block::default();
+                block.buf.clear();
                 for s in batch {
                     for &(st, len) in &s.runs {
-                        b.append(table.read(&names, st, len)?);
+                        table.read_rows(&plan.layout, st, len, &mut part)?;
+                        block.buf.extend_from_slice(part.bytes());
                     }
                 }
-                b
-            };
+                block.row = plan.layout.row;
+                block.count = rows;
+            }
             let mut offsets = Vec::with_capacity(batch.len());
             let mut at = 0;
             for s in batch {

@@ -45,6 +45,139 @@ pub struct ColumnInfo {
     pub name: String,
     /// Stored type.
     pub ty: ColumnType,
+    /// Byte offset of the member inside a stored row.
+    pub offset: usize,
+    /// Whether the stored bytes are big-endian.
+    pub big_endian: bool,
+    /// Whether the stored bytes can be decoded directly (standard integer and IEEE float sizes,
+    /// fixed strings); other columns go through HDF5's conversion.
+    pub plain: bool,
+}
+
+/// Where one column sits in a row buffer and how its bytes are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    offset: usize,
+    enc: Enc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enc {
+    Int { size: u8, signed: bool, be: bool },
+    Float { size: u8, be: bool },
+    Str(usize),
+}
+
+macro_rules! num {
+    ($t:ty, $b:expr, $be:expr) => {{
+        let a = $b.try_into().unwrap_or([0; std::mem::size_of::<$t>()]);
+        if $be {
+            <$t>::from_be_bytes(a)
+        } else {
+            <$t>::from_le_bytes(a)
+        }
+    }};
+}
+
+impl Field {
+    /// The column's value in `row` as i64 (floats are truncated; callers only ask integer columns).
+    #[inline]
+    pub fn i64(&self, row: &[u8]) -> i64 {
+        let b = &row[self.offset..];
+        match self.enc {
+            Enc::Int { size, signed, be } => match (size, signed) {
+                (1, true) => b[0] as i8 as i64,
+                (1, false) => b[0] as i64,
+                (2, true) => num!(i16, &b[..2], be) as i64,
+                (2, false) => num!(u16, &b[..2], be) as i64,
+                (4, true) => num!(i32, &b[..4], be) as i64,
+                (4, false) => num!(u32, &b[..4], be) as i64,
+                (_, true) => num!(i64, &b[..8], be),
+                // uint64 above i64::MAX wraps, as HDF5's conversion to a native i64 would clip.
+                (_, false) => num!(u64, &b[..8], be) as i64,
+            },
+            Enc::Float { .. } => self.f64(row) as i64,
+            Enc::Str(_) => 0,
+        }
+    }
+
+    /// The column's value in `row` as f64 (strings give NaN; callers only ask numeric columns).
+    #[inline]
+    pub fn f64(&self, row: &[u8]) -> f64 {
+        let b = &row[self.offset..];
+        match self.enc {
+            Enc::Float { size: 4, be } => num!(f32, &b[..4], be) as f64,
+            Enc::Float { be, .. } => num!(f64, &b[..8], be),
+            Enc::Int { .. } => self.i64(row) as f64,
+            Enc::Str(_) => f64::NAN,
+        }
+    }
+
+    /// The column's fixed-length string in `row` without its NUL padding.
+    #[inline]
+    pub fn bytes<'a>(&self, row: &'a [u8]) -> &'a [u8] {
+        match self.enc {
+            Enc::Str(w) => {
+                let s = &row[self.offset..self.offset + w];
+                let end = s.iter().position(|&b| b == 0).unwrap_or(w);
+                &s[..end]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Whether the column holds integers (and is read as such).
+    pub fn is_int(&self) -> bool {
+        matches!(self.enc, Enc::Int { .. })
+    }
+
+    /// Whether the column holds strings.
+    pub fn is_str(&self) -> bool {
+        matches!(self.enc, Enc::Str(_))
+    }
+}
+
+/// How rows of some chosen columns are read: the fields' places in a row buffer, and the memory
+/// type HDF5 converts into when the stored rows cannot be used as they are.
+pub struct Layout {
+    /// Bytes per row in the buffer.
+    pub row: usize,
+    /// One field per requested column, in the order asked.
+    pub fields: Vec<Field>,
+    mem: Option<MemType>,
+}
+
+/// Rows read into one reusable buffer, `row` bytes each.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The row bytes (the buffer may be longer than `row * count`).
+    pub buf: Vec<u8>,
+    /// Bytes per row.
+    pub row: usize,
+    /// Rows held.
+    pub count: usize,
+}
+
+impl Rows {
+    /// The bytes of row `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> &[u8] {
+        &self.buf[i * self.row..(i + 1) * self.row]
+    }
+
+    /// The bytes of all rows held.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.row * self.count]
+    }
+}
+
+struct MemType(hid_t);
+impl Drop for MemType {
+    fn drop(&mut self) {
+        hdf5::sync::sync(|| unsafe {
+            hdf5_sys::h5t::H5Tclose(self.0);
+        });
+    }
 }
 
 /// Values of one column for a row range, widened to a common type.
@@ -137,10 +270,15 @@ impl Block {
 /// An open compound table (HDF5 dataset) of a label file.
 pub struct Table {
     ds: hdf5::Dataset,
+    file_t: hdf5::Datatype,
     file_name: String,
     path: String,
     columns: Vec<ColumnInfo>,
     nrows: usize,
+    row_size: usize,
+    /// Every member is fixed-size data without pointers (no variable-length strings or
+    /// references), so whole stored rows can be copied out without conversion.
+    raw_rows: bool,
 }
 
 /// Opens `path` as an HDF5 file, with errors that tell a missing file from a non-HDF5 one.
@@ -232,14 +370,19 @@ impl Table {
         if shape.len() != 1 {
             bail!("{file_name}: {path} is not a table (dataset of shape {shape:?}, expected 1-D)");
         }
-        let columns = hdf5::sync::sync(|| unsafe { describe_compound(ds.dtype()?.id()) })
-            .with_context(|| format!("{file_name}: {path}"))?;
+        let file_t = ds.dtype()?;
+        let (columns, row_size, raw_rows) =
+            hdf5::sync::sync(|| unsafe { describe_compound(file_t.id()) })
+                .with_context(|| format!("{file_name}: {path}"))?;
         if columns.is_empty() {
             bail!("{file_name}: {path} is not a table (not a compound dataset)");
         }
         Ok(Table {
             nrows: shape[0],
             ds,
+            file_t,
+            row_size,
+            raw_rows,
             file_name: file_name.to_string(),
             path,
             columns,
@@ -284,8 +427,134 @@ impl Table {
             })
     }
 
-    /// Reads rows `start..start+count` of the named columns.
-    pub fn read(&self, names: &[&str], start: usize, count: usize) -> Result<Block> {
+    /// The layout for reading the named columns with [`Table::read_rows`].
+    ///
+    /// Stored rows are copied out as they are (no conversion, one copy per chunk) and the fields
+    /// decoded by offset, unless a column needs HDF5's conversion (an unusual width or float
+    /// format) or the row holds pointers; then a packed memory type of only these columns is used.
+    pub fn layout(&self, names: &[&str]) -> Result<Layout> {
+        self.layout_with(names, true)
+    }
+
+    /// The layout that always converts to a packed memory type of only these columns.
+    pub fn layout_converted(&self, names: &[&str]) -> Result<Layout> {
+        self.layout_with(names, false)
+    }
+
+    fn layout_with(&self, names: &[&str], raw: bool) -> Result<Layout> {
+        let infos = self.readable(names)?;
+        if raw && self.raw_rows && infos.iter().all(|c| c.plain) {
+            let fields = infos
+                .iter()
+                .map(|c| Field {
+                    offset: c.offset,
+                    enc: match c.ty {
+                        ColumnType::Int(s) => Enc::Int {
+                            size: s as u8,
+                            signed: true,
+                            be: c.big_endian,
+                        },
+                        ColumnType::UInt(s) => Enc::Int {
+                            size: s as u8,
+                            signed: false,
+                            be: c.big_endian,
+                        },
+                        ColumnType::Float(s) => Enc::Float {
+                            size: s as u8,
+                            be: c.big_endian,
+                        },
+                        ColumnType::Str(w) => Enc::Str(w),
+                        ColumnType::Other(_) => unreachable!("checked readable"),
+                    },
+                })
+                .collect();
+            return Ok(Layout {
+                row: self.row_size,
+                fields,
+                mem: None,
+            });
+        }
+        let widths: Vec<usize> = infos.iter().map(|c| mem_width(c.ty)).collect();
+        let row = widths.iter().sum::<usize>();
+        let mem = hdf5::sync::sync(|| unsafe { self.mem_type(&infos, &widths, row) })
+            .with_context(|| format!("{}: columns {}", self.what(), names.join(", ")))?;
+        let mut fields = Vec::with_capacity(infos.len());
+        let mut off = 0;
+        for (c, &w) in infos.iter().zip(&widths) {
+            let enc = match c.ty {
+                ColumnType::Int(_) | ColumnType::UInt(_) => Enc::Int {
+                    size: 8,
+                    signed: true,
+                    be: cfg!(target_endian = "big"),
+                },
+                ColumnType::Float(_) => Enc::Float {
+                    size: 8,
+                    be: cfg!(target_endian = "big"),
+                },
+                _ => Enc::Str(w),
+            };
+            fields.push(Field { offset: off, enc });
+            off += w;
+        }
+        Ok(Layout {
+            row,
+            fields,
+            mem: Some(mem),
+        })
+    }
+
+    /// Reads rows `start..start+count` into `rows` (its buffer is reused) as `layout` says.
+    pub fn read_rows(
+        &self,
+        layout: &Layout,
+        start: usize,
+        count: usize,
+        rows: &mut Rows,
+    ) -> Result<()> {
+        if start + count > self.nrows {
+            bail!(
+                "{}: {}: rows {start}..{} beyond the table's {} rows",
+                self.file_name,
+                self.path,
+                start + count,
+                self.nrows
+            );
+        }
+        rows.row = layout.row;
+        rows.count = count;
+        // Grow only: zeroing the buffer for every block would cost as much as reading it.
+        let need = layout.row * count;
+        if rows.buf.len() < need {
+            rows.buf.resize(need, 0);
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let space = self.ds.space()?.select(start..start + count)?;
+        let mspace = hdf5::Dataspace::try_new(count)?;
+        let mem = layout.mem.as_ref().map_or(self.file_t.id(), |m| m.0);
+        let rc = hdf5::sync::sync(|| unsafe {
+            hdf5_sys::h5d::H5Dread(
+                self.ds.id(),
+                mem,
+                mspace.id(),
+                space.id(),
+                hdf5_sys::h5p::H5P_DEFAULT,
+                rows.buf.as_mut_ptr().cast(),
+            )
+        });
+        if rc < 0 {
+            bail!(
+                "{}: reading {} rows {start}..{}: HDF5 read failed (corrupt file or unsupported conversion)",
+                self.file_name,
+                self.path,
+                start + count
+            );
+        }
+        Ok(())
+    }
+
+    fn readable(&self, names: &[&str]) -> Result<Vec<&ColumnInfo>> {
         let infos: Vec<&ColumnInfo> = names
             .iter()
             .map(|n| self.column(n))
@@ -300,6 +569,12 @@ impl Table {
                 );
             }
         }
+        Ok(infos)
+    }
+
+    /// Reads rows `start..start+count` of the named columns.
+    pub fn read(&self, names: &[&str], start: usize, count: usize) -> Result<Block> {
+        let infos = self.readable(names)?;
         if count == 0 {
             return Ok(Block {
                 columns: infos.iter().map(|c| empty_data(c.ty)).collect(),
@@ -320,7 +595,8 @@ impl Table {
         let space = self.ds.space()?.select(start..start + count)?;
         let mspace = hdf5::Dataspace::try_new(count)?;
         hdf5::sync::sync(|| unsafe {
-            self.read_raw(&infos, &widths, row, &space, &mspace, &mut buf)
+            let mem = self.mem_type(&infos, &widths, row)?;
+            self.read_raw(mem.0, &space, &mspace, &mut buf)
         })
         .with_context(|| {
             format!(
@@ -359,28 +635,24 @@ impl Table {
         Ok(Block { columns })
     }
 
-    /// Builds the packed memory compound and reads the selection into `buf`.
+    /// The packed memory compound of these columns: integers as i64, floats as f64, strings as stored.
     ///
     /// # Safety
-    /// Must run under the HDF5 lock; `buf` holds `row * selection size` bytes.
-    unsafe fn read_raw(
+    /// Must run under the HDF5 lock.
+    unsafe fn mem_type(
         &self,
         infos: &[&ColumnInfo],
         widths: &[usize],
         row: usize,
-        space: &hdf5::Dataspace,
-        mspace: &hdf5::Dataspace,
-        buf: &mut [u8],
-    ) -> Result<()> {
+    ) -> Result<MemType> {
         use hdf5_sys::h5t::*;
         let i64_t = hdf5::Datatype::from_type::<i64>()?;
         let f64_t = hdf5::Datatype::from_type::<f64>()?;
-        let file_t = self.ds.dtype()?;
         let mem = H5Tcreate(H5T_class_t::H5T_COMPOUND, row);
         if mem < 0 {
             bail!("cannot create a memory type");
         }
-        let _close = CloseType(mem);
+        let mem = MemType(mem);
         let mut off = 0;
         for (c, &w) in infos.iter().zip(widths) {
             let name = CString::new(c.name.as_str())?;
@@ -388,12 +660,12 @@ impl Table {
                 ColumnType::Int(_) | ColumnType::UInt(_) => i64_t.id(),
                 ColumnType::Float(_) => f64_t.id(),
                 _ => {
-                    let idx = H5Tget_member_index(file_t.id(), name.as_ptr());
-                    H5Tget_member_type(file_t.id(), idx as u32)
+                    let idx = H5Tget_member_index(self.file_t.id(), name.as_ptr());
+                    H5Tget_member_type(self.file_t.id(), idx as u32)
                 }
             };
             let owned = matches!(c.ty, ColumnType::Str(_));
-            let rc = H5Tinsert(mem, name.as_ptr(), off, member_t);
+            let rc = H5Tinsert(mem.0, name.as_ptr(), off, member_t);
             if owned {
                 H5Tclose(member_t);
             }
@@ -402,6 +674,20 @@ impl Table {
             }
             off += w;
         }
+        Ok(mem)
+    }
+
+    /// Reads the selection into `buf` through memory type `mem`.
+    ///
+    /// # Safety
+    /// Must run under the HDF5 lock; `buf` holds a row of `mem` per selected row.
+    unsafe fn read_raw(
+        &self,
+        mem: hid_t,
+        space: &hdf5::Dataspace,
+        mspace: &hdf5::Dataspace,
+        buf: &mut [u8],
+    ) -> Result<()> {
         let rc = hdf5_sys::h5d::H5Dread(
             self.ds.id(),
             mem,
@@ -414,15 +700,6 @@ impl Table {
             bail!("HDF5 read failed (corrupt file or unsupported conversion)");
         }
         Ok(())
-    }
-}
-
-struct CloseType(hid_t);
-impl Drop for CloseType {
-    fn drop(&mut self) {
-        unsafe {
-            hdf5_sys::h5t::H5Tclose(self.0);
-        }
     }
 }
 
@@ -445,17 +722,22 @@ fn mem_width(ty: ColumnType) -> usize {
     }
 }
 
-/// The members of a compound type; an empty list for a non-compound type.
+/// The members of a compound type (empty for a non-compound type), the stored row size, and
+/// whether stored rows may be copied out as they are (no member holds pointers).
 ///
 /// # Safety
 /// Must run under the HDF5 lock with a valid datatype id.
-unsafe fn describe_compound(t: hid_t) -> Result<Vec<ColumnInfo>> {
+unsafe fn describe_compound(t: hid_t) -> Result<(Vec<ColumnInfo>, usize, bool)> {
     use hdf5_sys::h5t::*;
     if H5Tget_class(t) != H5T_class_t::H5T_COMPOUND {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0, false));
     }
+    let raw_rows = H5Tdetect_class(t, H5T_class_t::H5T_VLEN) == 0
+        && H5Tdetect_class(t, H5T_class_t::H5T_REFERENCE) == 0
+        && H5Tis_variable_str(t) <= 0;
     let n = H5Tget_nmembers(t);
     let mut out = Vec::with_capacity(n.max(0) as usize);
+    let mut raw_rows = raw_rows;
     for i in 0..n.max(0) as u32 {
         let p = H5Tget_member_name(t, i);
         if p.is_null() {
@@ -465,6 +747,7 @@ unsafe fn describe_compound(t: hid_t) -> Result<Vec<ColumnInfo>> {
         hdf5_sys::h5::H5free_memory(p.cast());
         let mt = H5Tget_member_type(t, i);
         let size = H5Tget_size(mt);
+        let big_endian = H5Tget_order(mt) == H5T_order_t::H5T_ORDER_BE;
         let ty = match H5Tget_class(mt) {
             H5T_class_t::H5T_INTEGER => {
                 if H5Tget_sign(mt) == H5T_sign_t::H5T_SGN_NONE {
@@ -475,15 +758,42 @@ unsafe fn describe_compound(t: hid_t) -> Result<Vec<ColumnInfo>> {
             }
             H5T_class_t::H5T_FLOAT => ColumnType::Float(size),
             H5T_class_t::H5T_STRING if H5Tis_variable_str(mt) <= 0 => ColumnType::Str(size),
-            H5T_class_t::H5T_STRING => ColumnType::Other("variable-length string"),
+            H5T_class_t::H5T_STRING => {
+                raw_rows = false;
+                ColumnType::Other("variable-length string")
+            }
             H5T_class_t::H5T_BITFIELD => ColumnType::Other("bitfield"),
             H5T_class_t::H5T_ENUM => ColumnType::Other("enum"),
             H5T_class_t::H5T_COMPOUND => ColumnType::Other("nested compound"),
             H5T_class_t::H5T_ARRAY => ColumnType::Other("array"),
             _ => ColumnType::Other("unsupported type"),
         };
+        // Only standard layouts are decoded by hand: whole-byte integers of 1, 2, 4 or 8 bytes
+        // (no padding bits) and IEEE binary32/binary64; anything else goes through HDF5.
+        let plain = match ty {
+            ColumnType::Int(s) | ColumnType::UInt(s) => {
+                matches!(s, 1 | 2 | 4 | 8)
+                    && H5Tget_precision(mt) == s * 8
+                    && H5Tget_offset(mt) == 0
+            }
+            ColumnType::Float(4) => {
+                H5Tequal(mt, *H5T_IEEE_F32LE) > 0 || H5Tequal(mt, *H5T_IEEE_F32BE) > 0
+            }
+            ColumnType::Float(8) => {
+                H5Tequal(mt, *H5T_IEEE_F64LE) > 0 || H5Tequal(mt, *H5T_IEEE_F64BE) > 0
+            }
+            ColumnType::Str(_) => true,
+            _ => false,
+        };
+        let offset = H5Tget_member_offset(t, i);
         H5Tclose(mt);
-        out.push(ColumnInfo { name, ty });
+        out.push(ColumnInfo {
+            name,
+            ty,
+            offset,
+            big_endian,
+            plain,
+        });
     }
-    Ok(out)
+    Ok((out, H5Tget_size(t), raw_rows))
 }

@@ -40,6 +40,14 @@ impl Lists {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Empties the lists, keeping their buffers, ready for node 0.
+    pub fn clear(&mut self) {
+        self.off.clear();
+        self.off.push(0);
+        self.nbr.clear();
+        self.d2.clear();
+    }
 }
 
 /// Squared Euclidean distance.
@@ -249,18 +257,227 @@ impl<'a> KdTree<'a> {
     }
 }
 
-/// Events up to this size use the all-pairs search: cheaper than building a tree for them.
-const BRUTE_MAX: usize = 128;
+/// Events up to this size compare all pairs: cheaper than a hash or a tree at these sizes.
+pub const SMALL_MAX: usize = 128;
+
+/// Largest coordinate span per axis for the all-pairs scans: squared distances then fit an i32.
+const SMALL_SPAN: i64 = 16_384;
+
+/// Lanes of the all-pairs scans (rows are padded to a multiple of this).
+const LANES: usize = 8;
+
+/// Reusable buffers of the all-pairs scans, kept per thread so events allocate nothing here.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    x: Vec<i32>,
+    y: Vec<i32>,
+    z: Vec<i32>,
+    row: Vec<i32>,
+    best: Vec<(i32, u32)>,
+}
+
+impl Scratch {
+    /// Loads the points as i32 columns relative to their minimum; false when they do not fit
+    /// (too many points, or a span that could overflow a squared distance).
+    fn load(&mut self, points: &[Point]) -> bool {
+        let n = points.len();
+        if n > SMALL_MAX {
+            return false;
+        }
+        let mut lo = [i64::MAX; 3];
+        let mut hi = [i64::MIN; 3];
+        for p in points {
+            for d in 0..3 {
+                lo[d] = lo[d].min(p[d]);
+                hi[d] = hi[d].max(p[d]);
+            }
+        }
+        if n > 0 && (0..3).any(|d| hi[d].wrapping_sub(lo[d]) as u64 > SMALL_SPAN as u64) {
+            return false;
+        }
+        let m = n.div_ceil(LANES) * LANES;
+        for (d, col) in [&mut self.x, &mut self.y, &mut self.z]
+            .into_iter()
+            .enumerate()
+        {
+            col.clear();
+            col.extend(points.iter().map(|p| (p[d] - lo[d]) as i32));
+            col.resize(m, 0);
+        }
+        self.row.resize(m, 0);
+        true
+    }
+
+    /// Squared distances from point `i` to every point; point `i` itself and the padding
+    /// lanes get i32::MAX, so that neither is ever selected.
+    #[inline]
+    fn fill_row(&mut self, i: usize, n: usize) {
+        let m = self.row.len();
+        let (xs, ys, zs) = (&self.x[..m], &self.y[..m], &self.z[..m]);
+        let row = &mut self.row[..m];
+        let (xi, yi, zi) = (xs[i], ys[i], zs[i]);
+        for j in 0..m {
+            let (dx, dy, dz) = (xs[j] - xi, ys[j] - yi, zs[j] - zi);
+            row[j] = dx * dx + dy * dy + dz * dz;
+        }
+        row[i] = i32::MAX;
+        for r in &mut row[n..] {
+            *r = i32::MAX;
+        }
+    }
+
+    /// Appends to `best` the `take` entries of the row closest by (squared distance, index):
+    /// every entry below `t`, then the first entries equal to `t` in index order, sorted.
+    #[inline]
+    fn select(&mut self, t: i32, take: usize) {
+        self.best.clear();
+        let mut ties = take;
+        for (c, ch) in self.row.chunks_exact(LANES).enumerate() {
+            if min_lane(ch) > t {
+                continue;
+            }
+            for (l, &d) in ch.iter().enumerate() {
+                if d < t {
+                    self.best.push((d, (c * LANES + l) as u32));
+                } else if d == t && ties > 0 {
+                    ties -= 1;
+                    self.best.push((d, (c * LANES + l) as u32));
+                }
+            }
+        }
+        // Collected in index order: a stable insertion sort by distance gives (distance, index).
+        for k in 1..self.best.len() {
+            let mut p = k;
+            while p > 0 && self.best[p - 1].0 > self.best[p].0 {
+                self.best.swap(p - 1, p);
+                p -= 1;
+            }
+        }
+        self.best.truncate(take);
+    }
+}
+
+/// How many lanes equal `t`, and the smallest lane above `t` (i32::MAX if none); one
+/// branch-free pass that vectorises.
+#[inline]
+fn level(row: &[i32], t: i32) -> (usize, i32) {
+    let mut eq = 0i32;
+    let mut next = i32::MAX;
+    for &d in row {
+        eq += (d == t) as i32;
+        next = next.min(if d > t { d } else { i32::MAX });
+    }
+    (eq as usize, next)
+}
+
+/// The earlier of two duplicate pairs: the one whose later row comes first (as [`grid`] finds).
+fn first_dup(dup: &mut Option<(u32, u32)>, a: usize, b: usize) {
+    let pair = (a.min(b) as u32, a.max(b) as u32);
+    if dup.is_none_or(|d| (pair.1, pair.0) < (d.1, d.0)) {
+        *dup = Some(pair);
+    }
+}
+
+/// The smallest of a group of lanes; branch-free so that it vectorises, letting the scans skip
+/// most groups whole.
+#[inline]
+fn min_lane(ch: &[i32]) -> i32 {
+    ch.iter().fold(i32::MAX, |a, &b| a.min(b))
+}
+
+/// Classic lists (coordinates differing by at most 1 on every axis) of a small event by
+/// comparing all pairs, and its first duplicate pair; None when the points do not fit.
+///
+/// For integer points, differing by at most 1 on every axis is the same as a squared distance
+/// of at most 3. Lists come sorted by (squared distance, index), as [`classic`] gives.
+pub fn classic_small(
+    points: &[Point],
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
+    if !s.load(points) {
+        return None;
+    }
+    let n = points.len();
+    out.clear();
+    let mut dup = None;
+    for i in 0..n {
+        s.fill_row(i, n);
+        if min_lane(&s.row) == 0 {
+            let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
+            first_dup(&mut dup, i, j);
+        }
+        s.select(3, usize::MAX);
+        for &(d, j) in &s.best {
+            out.nbr.push(j);
+            out.d2.push(d as i64);
+        }
+        out.off.push(out.nbr.len() as u32);
+    }
+    Some(dup)
+}
+
+/// [`knn`] lists of a small event by comparing all pairs, and its first duplicate pair; None
+/// when the points do not fit. Same lists as [`knn_tree`].
+pub fn knn_small(
+    points: &[Point],
+    k: usize,
+    max_dist: f64,
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
+    if !s.load(points) {
+        return None;
+    }
+    let n = points.len();
+    out.clear();
+    let kk = k.min(n.saturating_sub(1));
+    let mut dup = None;
+    for i in 0..n {
+        s.fill_row(i, n);
+        s.best.clear();
+        if kk > 0 {
+            // Walk the distinct distances upwards until the k-th neighbour's distance t is
+            // reached; below t everything is taken, at t the lowest indices (the tie rule).
+            let mut below = 0;
+            let mut t = min_lane(&s.row);
+            if t == 0 {
+                let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
+                first_dup(&mut dup, i, j);
+            }
+            loop {
+                let (eq, next) = level(&s.row, t);
+                if below + eq >= kk || next == i32::MAX {
+                    break;
+                }
+                below += eq;
+                t = next;
+            }
+            s.select(t, kk);
+        }
+        for &(d2, j) in &s.best {
+            if (d2 as f64).sqrt() <= max_dist {
+                out.nbr.push(j);
+                out.d2.push(d2 as i64);
+            }
+        }
+        out.off.push(out.nbr.len() as u32);
+    }
+    Some(dup)
+}
 
 /// The `k` nearest neighbours of every point with distance <= `max_dist`, by (distance, index).
 ///
 /// With N <= k every other point is returned (the reference crashes there instead).
 pub fn knn(points: &[Point], k: usize, max_dist: f64) -> Lists {
-    if points.len() <= BRUTE_MAX {
-        knn_brute(points, k, max_dist)
-    } else {
-        knn_tree(points, k, max_dist)
+    let mut out = Lists::default();
+    if knn_small(points, k, max_dist, &mut Scratch::default(), &mut out).is_none() {
+        if points.len() <= SMALL_MAX {
+            return knn_brute(points, k, max_dist);
+        }
+        return knn_tree(points, k, max_dist);
     }
+    out
 }
 
 fn push_accepted(out: &mut Lists, best: &[(i64, u32)], max_dist: f64) {
@@ -377,12 +594,21 @@ mod tests {
             (50, 4, 60),
             (9, 3, 8),
             (1, 3, 4),
+            (128, 6, 6),
+            (127, 100, 3),
         ] {
             let pts = lcg_points(n, range, n as u64);
             let want = brute(&pts, k);
+            let mut small = Lists::default();
+            let fits = knn_small(&pts, k, f64::INFINITY, &mut Scratch::default(), &mut small);
+            assert_eq!(fits, (n <= SMALL_MAX).then_some(None), "n {n}");
+            if fits.is_none() {
+                small = knn_brute(&pts, k, f64::INFINITY);
+            }
             for lists in [
                 knn_tree(&pts, k, f64::INFINITY),
                 knn_brute(&pts, k, f64::INFINITY),
+                small,
             ] {
                 for (i, w) in want.iter().enumerate() {
                     let got: Vec<(i64, u32)> = lists.of(i).map(|(j, d)| (d, j)).collect();
@@ -398,6 +624,15 @@ mod tests {
         let (map, dup) = grid(&pts);
         assert!(dup.is_none());
         let lists = classic(&pts, &map);
+        let mut small = Lists::default();
+        assert_eq!(
+            classic_small(&pts[..100], &mut Scratch::default(), &mut small),
+            Some(None)
+        );
+        for i in 0..100 {
+            let hashed: Vec<_> = classic(&pts[..100], &grid(&pts[..100]).0).of(i).collect();
+            assert_eq!(small.of(i).collect::<Vec<_>>(), hashed, "node {i}");
+        }
         for (i, p) in pts.iter().enumerate() {
             let mut want: Vec<(i64, u32)> = pts
                 .iter()
@@ -412,11 +647,43 @@ mod tests {
     }
 
     #[test]
+    fn small_scans_find_the_same_first_duplicate_and_refuse_wide_spans() {
+        // Two duplicate groups: rows (0, 4, 5) and (2, 3); grid() reports (2, 3), the pair
+        // whose later row comes first.
+        let pts = vec![
+            [5, 5, 5],
+            [1, 0, 0],
+            [7, 7, 7],
+            [7, 7, 7],
+            [5, 5, 5],
+            [5, 5, 5],
+        ];
+        assert_eq!(grid(&pts).1, Some((2, 3)));
+        let mut s = Scratch::default();
+        let mut l = Lists::default();
+        assert_eq!(classic_small(&pts, &mut s, &mut l), Some(Some((2, 3))));
+        assert_eq!(
+            knn_small(&pts, 2, f64::INFINITY, &mut s, &mut l),
+            Some(Some((2, 3)))
+        );
+        let wide = vec![[0, 0, 0], [SMALL_SPAN + 1, 0, 0]];
+        assert_eq!(classic_small(&wide, &mut s, &mut l), None);
+        assert_eq!(
+            knn(&wide, 1, f64::INFINITY).of(0).collect::<Vec<_>>(),
+            vec![(1, (SMALL_SPAN + 1).pow(2))]
+        );
+    }
+
+    #[test]
     fn max_dist_cuts_and_duplicates_are_found() {
         let pts = vec![[0, 0, 0], [1, 0, 0], [3, 0, 0], [1, 0, 0]];
         let (_, dup) = grid(&pts);
         assert_eq!(dup, Some((1, 3)));
-        for lists in [knn_tree(&pts[..3], 5, 1.5), knn_brute(&pts[..3], 5, 1.5)] {
+        for lists in [
+            knn_tree(&pts[..3], 5, 1.5),
+            knn_brute(&pts[..3], 5, 1.5),
+            knn(&pts[..3], 5, 1.5),
+        ] {
             assert_eq!(lists.of(0).collect::<Vec<_>>(), vec![(1, 1)]);
             assert_eq!(lists.of(2).count(), 0);
         }
