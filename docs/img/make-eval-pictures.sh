@@ -24,6 +24,6 @@ common=(--train "$WORK/split_train.gs" --valid "$WORK/split_valid.gs" --epochs 2
 "$B/gcn-eval" "$WORK/voxels.csv" | tee -a "$WORK/eval.txt"
 "$B/gcn-eval" --curves "$WORK/class/metrics.csv" --plot "$IMG/curves_classification.svg"
 "$B/gcn-eval" --curves "$WORK/seg/metrics.csv" --plot "$IMG/curves_segmentation.svg"
-"$B/graphinfo" "$WORK/split_test.gs" --id 1:14 --plot "$IMG/event_true_class.svg"
-"$B/graphinfo" "$WORK/split_test.gs" --id 1:14 --plot "$IMG/event_p_blob.svg" --pred "$WORK/voxels.csv" --prob-class 2
+"$B/graphinfo" "$WORK/split_test.gs" --show 0 --plot "$IMG/event_true_class.svg"
+"$B/graphinfo" "$WORK/split_test.gs" --show 0 --plot "$IMG/event_p_blob.svg" --pred "$WORK/voxels.csv" --prob-class 2
 echo "pictures in $IMG; intermediate files in $WORK"
