@@ -208,10 +208,20 @@ thread_local! {
 
 /// Builds the event's graph, or says why there is none; errors name the row and column.
 pub fn build_graph(ev: &Event, cfg: &BuildConfig, fnum: i64) -> Result<Outcome> {
+    build_graph_reusing(ev, cfg, fnum, Graph::default())
+}
+
+/// [`build_graph`] filling the buffers of `spare`, a graph no longer needed, instead of new ones.
+pub fn build_graph_reusing(
+    ev: &Event,
+    cfg: &BuildConfig,
+    fnum: i64,
+    spare: Graph,
+) -> Result<Outcome> {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => build_with(ev, cfg, fnum, &mut s),
+        Ok(mut s) => build_with(ev, cfg, fnum, &mut s, spare),
         // Only reachable if building re-entered itself on this thread; fresh buffers then.
-        Err(_) => build_with(ev, cfg, fnum, &mut Scratch::default()),
+        Err(_) => build_with(ev, cfg, fnum, &mut Scratch::default(), spare),
     })
 }
 
@@ -245,7 +255,13 @@ fn neighbour_stage(points: &[Point], cfg: &BuildConfig, s: &mut Scratch) -> Opti
     }
 }
 
-fn build_with(ev: &Event, cfg: &BuildConfig, fnum: i64, s: &mut Scratch) -> Result<Outcome> {
+fn build_with(
+    ev: &Event,
+    cfg: &BuildConfig,
+    fnum: i64,
+    s: &mut Scratch,
+    spare: Graph,
+) -> Result<Outcome> {
     check_finite(ev, cfg)?;
     let dup = neighbour_stage(&ev.points, cfg, s);
     let merged;
@@ -270,13 +286,16 @@ fn build_with(ev: &Event, cfg: &BuildConfig, fnum: i64, s: &mut Scratch) -> Resu
         },
     };
     let n = ev.points.len();
-    let y = labels(ev, cfg)?;
+    let mut g = spare;
+    labels(ev, cfg, &mut g.y)?;
 
     // Node features: each column over its event sum in f64, then rounded to f32.
     let nf = ev.features.len();
     let ncloud = if ev.cloud.is_some() { 2 } else { 0 };
     let width = nf + ncloud;
-    let mut x = vec![0f32; n * width];
+    g.x.clear();
+    g.x.resize(n * width, 0.0);
+    let x = &mut g.x;
     for (f, col) in ev.features.iter().enumerate() {
         let sum = if cfg.norm {
             let sum = numpy_sum(col);
@@ -338,27 +357,32 @@ fn build_with(ev: &Event, cfg: &BuildConfig, fnum: i64, s: &mut Scratch) -> Resu
     if s.edges.is_empty() {
         return Ok(Outcome::Skipped(SkipReason::NoEdges));
     }
-    let ne = s.edges.len();
-    let mut g = Graph {
-        fnum,
-        dataset_id: ev.dataset_id,
-        binclass: ev.binclass,
-        num_nodes: n,
-        x,
-        y,
-        coords: Vec::with_capacity(n * ev.ncoords),
-        src: Vec::with_capacity(ne),
-        dst: Vec::with_capacity(ne),
-        edge_attr: Vec::with_capacity(ne * 2),
-        edge_weight: Vec::with_capacity(ne),
-    };
+    g.fnum = fnum;
+    g.dataset_id = ev.dataset_id;
+    g.binclass = ev.binclass;
+    g.num_nodes = n;
+    g.coords.clear();
+    g.src.clear();
+    g.dst.clear();
+    g.edge_attr.clear();
+    g.edge_weight.clear();
     for p in &ev.points {
         g.coords.extend_from_slice(&p[..ev.ncoords]);
     }
     let first = &s.first;
+    let ne = s.edges.len();
+    g.src.extend(s.edges.iter().map(|e| e.0));
+    g.dst.extend(s.edges.iter().map(|e| e.1));
+    g.edge_attr.resize(2 * ne, 0.0);
+    g.edge_weight.resize(ne, 0.0);
     // Both directions of an edge come out next to each other with equal values: compute once.
     let mut prev = (u32::MAX, u32::MAX, 0i64, [0f32; 3]);
-    for &(a, b, d2) in &s.edges {
+    for ((&(a, b, d2), attr), w) in s
+        .edges
+        .iter()
+        .zip(g.edge_attr.chunks_exact_mut(2))
+        .zip(&mut g.edge_weight)
+    {
         let vals = if (b, a, d2) == (prev.0, prev.1, prev.2) {
             prev.3
         } else {
@@ -370,11 +394,9 @@ fn build_with(ev: &Event, cfg: &BuildConfig, fnum: i64, s: &mut Scratch) -> Resu
             [d as f32, grad as f32, (1.0 / d) as f32]
         };
         prev = (a, b, d2, vals);
-        g.src.push(a);
-        g.dst.push(b);
-        g.edge_attr.push(vals[0]);
-        g.edge_attr.push(vals[1]);
-        g.edge_weight.push(vals[2]);
+        attr[0] = vals[0];
+        attr[1] = vals[1];
+        *w = vals[2];
     }
     Ok(Outcome::Graph(g))
 }
@@ -420,8 +442,8 @@ fn check_finite(ev: &Event, cfg: &BuildConfig) -> Result<()> {
     Ok(())
 }
 
-fn labels(ev: &Event, cfg: &BuildConfig) -> Result<Vec<i64>> {
-    let mut y = Vec::with_capacity(ev.labels.len());
+fn labels(ev: &Event, cfg: &BuildConfig, y: &mut Vec<i64>) -> Result<()> {
+    y.clear();
     for (i, &s) in ev.labels.iter().enumerate() {
         let s2 = if cfg.simplify_segclass {
             match simplify_segclass(s) {
@@ -447,7 +469,7 @@ fn labels(ev: &Event, cfg: &BuildConfig) -> Result<Vec<i64>> {
         }
         y.push(v);
     }
-    Ok(y)
+    Ok(())
 }
 
 /// Merges voxels with equal coordinates into the first one: features and cloud columns summed
@@ -549,14 +571,16 @@ pub fn emit_reference_order(lists: &Lists, directed: bool) -> Vec<(u32, u32, i64
 #[derive(Debug, Default)]
 pub struct EmitScratch {
     added: Vec<(u32, u32, i64)>,
-    order: Vec<u32>,
-    flag: Vec<bool>,
-    deg: Vec<u32>,
-    fill: Vec<u32>,
-    adj: Vec<(u32, i64)>,
+    rank: Vec<u32>,
+    start: Vec<u32>,
 }
 
 /// [`emit_reference_order`] appending to `out`, with reusable buffers.
+///
+/// The walk emits each edge exactly once, at whichever of its two nodes comes first in the
+/// node list (when the later one is walked, the earlier is already marked), and a node's edges
+/// in the order they were added. So the output is the added edges stably sorted by the node-list
+/// rank of that endpoint, which a counting sort gives in O(N + E). Directed: by the source's rank.
 pub fn emit_reference_order_into(
     lists: &Lists,
     directed: bool,
@@ -575,56 +599,48 @@ pub fn emit_reference_order_into(
             s.added.push((a as u32, b, d2));
         }
     }
-    s.order.clear();
-    s.flag.clear();
-    s.flag.resize(n, false);
-    // Adjacency in insertion order, as flat arrays (CSR): each node's edges in the order added.
-    s.deg.clear();
-    s.deg.resize(n + 1, 0);
+    // Node-list rank: order of first appearance in an added edge, the querying node first.
+    const UNSEEN: u32 = u32::MAX;
+    s.rank.clear();
+    s.rank.resize(n, UNSEEN);
+    let mut next = 0u32;
     for &(a, b, _) in &s.added {
         for v in [a, b] {
-            if !s.flag[v as usize] {
-                s.flag[v as usize] = true;
-                s.order.push(v);
+            if s.rank[v as usize] == UNSEEN {
+                s.rank[v as usize] = next;
+                next += 1;
             }
         }
-        s.deg[a as usize + 1] += 1;
+    }
+    let key = |rank: &[u32], &(a, b, _): &(u32, u32, i64)| -> (usize, bool) {
+        let (ra, rb) = (rank[a as usize], rank[b as usize]);
+        if directed || ra < rb {
+            (ra as usize, false)
+        } else {
+            (rb as usize, true)
+        }
+    };
+    s.start.clear();
+    s.start.resize(next as usize + 1, 0);
+    for e in &s.added {
+        s.start[key(&s.rank, e).0 + 1] += 1;
+    }
+    for i in 0..next as usize {
+        s.start[i + 1] += s.start[i];
+    }
+    let base = out.len();
+    let per = if directed { 1 } else { 2 };
+    out.resize(base + per * s.added.len(), (0, 0, 0));
+    for e in &s.added {
+        let (k, flip) = key(&s.rank, e);
+        let at = base + per * s.start[k] as usize;
+        s.start[k] += 1;
+        let (a, b, d2) = *e;
+        let (a, b) = if flip { (b, a) } else { (a, b) };
+        out[at] = (a, b, d2);
         if !directed {
-            s.deg[b as usize + 1] += 1;
+            out[at + 1] = (b, a, d2);
         }
-    }
-    for i in 0..n {
-        s.deg[i + 1] += s.deg[i];
-    }
-    s.fill.clear();
-    s.fill.extend_from_slice(&s.deg);
-    s.adj.clear();
-    s.adj.resize(s.deg[n] as usize, (0, 0));
-    for &(a, b, d2) in &s.added {
-        s.adj[s.fill[a as usize] as usize] = (b, d2);
-        s.fill[a as usize] += 1;
-        if !directed {
-            s.adj[s.fill[b as usize] as usize] = (a, d2);
-            s.fill[b as usize] += 1;
-        }
-    }
-    out.reserve(if directed {
-        s.added.len()
-    } else {
-        2 * s.added.len()
-    });
-    // `flag` now marks nodes already walked.
-    s.flag.fill(false);
-    for &a in &s.order {
-        for &(b, d2) in &s.adj[s.deg[a as usize] as usize..s.deg[a as usize + 1] as usize] {
-            if directed {
-                out.push((a, b, d2));
-            } else if !s.flag[b as usize] {
-                out.push((a, b, d2));
-                out.push((b, a, d2));
-            }
-        }
-        s.flag[a as usize] = true;
     }
 }
 

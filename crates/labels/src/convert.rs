@@ -1,12 +1,16 @@
 //! Label files to a graph stream: reading in chunks, grouping by event, parallel graph building.
 
-use crate::build::{build_graph, BuildConfig, CloudColumns, Event, Outcome, SkipReason};
+use crate::build::{build_graph_reusing, BuildConfig, CloudColumns, Event, Outcome, SkipReason};
 use crate::h5table::{open_file, ColumnType, Field, Layout, Rows, Table};
 use anyhow::{bail, Context, Result};
 use nextgnn_stream::{Graph, Schema};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Most written graphs kept for reuse.
+const POOL_MAX: usize = 4096;
 
 /// Which segclass value is class 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,75 +267,88 @@ impl Plan {
         })
     }
 
-    /// Builds the event held in rows `lo..hi` of `block`; `rows` maps them to table rows.
-    fn event(&self, block: &Rows, id: i64, lo: usize, hi: usize, rows: Vec<u64>) -> Result<Event> {
+    /// Fills `ev` (reusing its buffers) with the event held in rows `lo..hi` of `block`,
+    /// whose table rows are the runs `runs`.
+    fn fill(
+        &self,
+        ev: &mut Event,
+        block: &Rows,
+        id: i64,
+        (lo, hi): (usize, usize),
+        runs: &[(usize, usize)],
+    ) -> Result<()> {
         let n = hi - lo;
-        let ncoords = self.coords.len();
-        let mut points = vec![[0i64; 3]; n];
-        for (i, p) in points.iter_mut().enumerate() {
-            let r = block.get(lo + i);
-            for (d, f) in self.coords.iter().enumerate() {
-                p[d] = f.i64(r);
-            }
+        ev.dataset_id = id;
+        ev.ncoords = self.coords.len();
+        ev.rows.clear();
+        ev.rows.extend(
+            runs.iter()
+                .flat_map(|&(st, len)| (st..st + len).map(|r| r as u64)),
+        );
+        ev.points.clear();
+        ev.points.resize(n, [0i64; 3]);
+        for (d, f) in self.coords.iter().enumerate() {
+            f.each_i64(block, lo, hi, |i, v| ev.points[i - lo][d] = v);
         }
-        let f64s = |f: &Field| -> Vec<f64> { (lo..hi).map(|i| f.f64(block.get(i))).collect() };
-        let features = self.features.iter().map(f64s).collect();
-        let labels = match &self.label {
-            None => Vec::new(),
-            Some((f, _)) if f.is_int() => (lo..hi).map(|i| f.i64(block.get(i))).collect(),
-            Some((f, name)) => (lo..hi)
-                .map(|i| {
+        let f64s = |f: &Field, v: &mut Vec<f64>| {
+            v.clear();
+            f.each_f64(block, lo, hi, |_, x| v.push(x));
+        };
+        ev.features.resize_with(self.features.len(), Vec::new);
+        for (f, col) in self.features.iter().zip(&mut ev.features) {
+            f64s(f, col);
+        }
+        ev.labels.clear();
+        match &self.label {
+            None => {}
+            Some((f, _)) if f.is_int() => f.each_i64(block, lo, hi, |_, x| ev.labels.push(x)),
+            Some((f, name)) => {
+                for i in lo..hi {
                     let v = f.f64(block.get(i));
-                    if v.fract() == 0.0 && v.is_finite() {
-                        Ok(v as i64)
-                    } else {
+                    if v.fract() != 0.0 || !v.is_finite() {
                         bail!(
                             "row {}: column {name} is {v}, not an integer class",
-                            rows[i - lo]
-                        )
+                            ev.rows[i - lo]
+                        );
                     }
-                })
-                .collect::<Result<Vec<_>>>()?,
-        };
-        let binclass = {
+                    ev.labels.push(v as i64);
+                }
+            }
+        }
+        ev.binclass = {
             let v = self.binclass.0.f64(block.get(lo));
             if v.fract() != 0.0 || !v.is_finite() {
                 bail!(
                     "row {}: column {} is {v}, not an integer class",
-                    rows[0],
+                    ev.rows[0],
                     self.binclass.1
                 );
             }
             v as i64
         };
-        let cloud = self.cloud.map(|[e, nh, ce, cl]| CloudColumns {
-            ener: f64s(&e),
-            nhits: f64s(&nh),
-            cloud_ener: f64s(&ce),
-            cloud: cloud_ids(block, cl, lo, hi),
-        });
-        Ok(Event {
-            dataset_id: id,
-            binclass,
-            points,
-            ncoords,
-            features,
-            labels,
-            cloud,
-            rows,
-        })
+        match self.cloud {
+            None => ev.cloud = None,
+            Some([e, nh, ce, cl]) => {
+                let c = ev.cloud.get_or_insert_with(CloudColumns::default);
+                f64s(&e, &mut c.ener);
+                f64s(&nh, &mut c.nhits);
+                f64s(&ce, &mut c.cloud_ener);
+                cloud_ids(block, cl, lo, hi, &mut c.cloud);
+            }
+        }
+        Ok(())
     }
 }
 
 /// Numbers the event's distinct cloud labels 0, 1, ... in order of first appearance.
-fn cloud_ids(block: &Rows, f: Field, lo: usize, hi: usize) -> Vec<u32> {
+fn cloud_ids(block: &Rows, f: Field, lo: usize, hi: usize, out: &mut Vec<u32>) {
     // An event has a handful of clouds: a linear search beats hashing 32-byte labels.
     const LINEAR: usize = 16;
     let mut seen: Vec<&[u8]> = Vec::new();
     let mut seen_int: Vec<i64> = Vec::new();
     let mut by_str: HashMap<&[u8], u32> = HashMap::new();
     let mut by_int: HashMap<i64, u32> = HashMap::new();
-    let mut out = Vec::with_capacity(hi - lo);
+    out.clear();
     for i in lo..hi {
         let r = block.get(i);
         let id = if f.is_str() {
@@ -363,7 +380,6 @@ fn cloud_ids(block: &Rows, f: Field, lo: usize, hi: usize) -> Vec<u32> {
         };
         out.push(id);
     }
-    out
 }
 
 /// An event's rows in the table: runs of (start, length), usually exactly one.
@@ -390,13 +406,10 @@ fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)
     while start < table.nrows() {
         let count = chunk.min(table.nrows() - start);
         table.read_rows(&layout, start, count, &mut block)?;
-        for i in 0..count {
-            let v = field.i64(block.get(i));
-            match runs.last_mut() {
-                Some((last, _, len)) if *last == v => *len += 1,
-                _ => runs.push((v, start + i, 1)),
-            }
-        }
+        field.each_i64(&block, 0, count, |i, v| match runs.last_mut() {
+            Some((last, _, len)) if *last == v => *len += 1,
+            _ => runs.push((v, start + i, 1)),
+        });
         start += count;
     }
     let ordered = runs.windows(2).all(|w| w[0].0 < w[1].0);
@@ -507,6 +520,7 @@ pub fn convert(
         progress.inc_length(spans.len() as u64);
         let mut block = Rows::default();
         let mut part = Rows::default();
+        let pool: Mutex<Vec<Graph>> = Mutex::new(Vec::new());
         let mut first = 0;
         while first < spans.len() {
             let mut last = first;
@@ -538,14 +552,10 @@ pub fn convert(
             let outcomes: Vec<Result<Outcome>> = batch
                 .par_iter()
                 .zip(offsets.par_iter())
-                .map(|(s, &lo)| {
-                    let rows: Vec<u64> = s
-                        .runs
-                        .iter()
-                        .flat_map(|&(st, len)| (st..st + len).map(|r| r as u64))
-                        .collect();
-                    let ev = plan.event(&block, s.id, lo, lo + s.rows, rows)?;
-                    build_graph(&ev, &cfg, fnum)
+                .map_init(Event::default, |ev, (s, &lo)| {
+                    plan.fill(ev, &block, s.id, (lo, lo + s.rows), &s.runs)?;
+                    let spare = pool.lock().ok().and_then(|mut p| p.pop());
+                    build_graph_reusing(ev, &cfg, fnum, spare.unwrap_or_default())
                 })
                 .collect();
             for (s, out) in batch.iter().zip(outcomes) {
@@ -558,6 +568,13 @@ pub fn convert(
                     Outcome::Graph(g) => {
                         write(&g)?;
                         summary.written += 1;
+                        // Written graphs go back to the builders: their buffers are reused
+                        // instead of being freed here and allocated again on another thread.
+                        if let Ok(mut p) = pool.lock() {
+                            if p.len() < POOL_MAX {
+                                p.push(g);
+                            }
+                        }
                     }
                     Outcome::Skipped(r) => *summary.skipped.entry(r).or_insert(0) += 1,
                 }

@@ -126,6 +126,58 @@ impl Field {
         }
     }
 
+    /// Calls `f(i, value)` for rows `lo..hi` of `rows`, the column decoded as i64.
+    ///
+    /// The decoding is chosen once per call, not per row, so the loop stays tight.
+    #[inline]
+    pub fn each_i64(&self, rows: &Rows, lo: usize, hi: usize, mut f: impl FnMut(usize, i64)) {
+        let at = |i: usize| &rows.buf[i * rows.row + self.offset..];
+        match self.enc {
+            Enc::Int {
+                size: 1,
+                signed: true,
+                ..
+            } => (lo..hi).for_each(|i| f(i, at(i)[0] as i8 as i64)),
+            Enc::Int {
+                size: 1,
+                signed: false,
+                ..
+            } => (lo..hi).for_each(|i| f(i, at(i)[0] as i64)),
+            Enc::Int {
+                size: 8,
+                signed: true,
+                be: false,
+            } => (lo..hi).for_each(|i| f(i, num!(i64, &at(i)[..8], false))),
+            Enc::Int {
+                size: 4,
+                signed: true,
+                be: false,
+            } => (lo..hi).for_each(|i| f(i, num!(i32, &at(i)[..4], false) as i64)),
+            Enc::Int {
+                size: 2,
+                signed: true,
+                be: false,
+            } => (lo..hi).for_each(|i| f(i, num!(i16, &at(i)[..2], false) as i64)),
+            _ => (lo..hi).for_each(|i| f(i, self.i64(rows.get(i)))),
+        }
+    }
+
+    /// Calls `f(i, value)` for rows `lo..hi` of `rows`, the column decoded as f64.
+    #[inline]
+    pub fn each_f64(&self, rows: &Rows, lo: usize, hi: usize, mut f: impl FnMut(usize, f64)) {
+        let at = |i: usize| &rows.buf[i * rows.row + self.offset..];
+        match self.enc {
+            Enc::Float { size: 8, be: false } => {
+                (lo..hi).for_each(|i| f(i, num!(f64, &at(i)[..8], false)))
+            }
+            Enc::Float { size: 4, be: false } => {
+                (lo..hi).for_each(|i| f(i, num!(f32, &at(i)[..4], false) as f64))
+            }
+            Enc::Int { .. } => self.each_i64(rows, lo, hi, |i, v| f(i, v as f64)),
+            _ => (lo..hi).for_each(|i| f(i, self.f64(rows.get(i)))),
+        }
+    }
+
     /// Whether the column holds integers (and is read as such).
     pub fn is_int(&self) -> bool {
         matches!(self.enc, Enc::Int { .. })

@@ -274,11 +274,13 @@ pub struct Scratch {
     z: Vec<i32>,
     row: Vec<i32>,
     best: Vec<(i32, u32)>,
+    tie: Vec<(i32, u32)>,
 }
 
 impl Scratch {
     /// Loads the points as i32 columns relative to their minimum; false when they do not fit
     /// (too many points, or a span that could overflow a squared distance).
+    #[inline(always)]
     fn load(&mut self, points: &[Point]) -> bool {
         let n = points.len();
         if n > SMALL_MAX {
@@ -310,7 +312,7 @@ impl Scratch {
 
     /// Squared distances from point `i` to every point; point `i` itself and the padding
     /// lanes get i32::MAX, so that neither is ever selected.
-    #[inline]
+    #[inline(always)]
     fn fill_row(&mut self, i: usize, n: usize) {
         let m = self.row.len();
         let (xs, ys, zs) = (&self.x[..m], &self.y[..m], &self.z[..m]);
@@ -326,40 +328,46 @@ impl Scratch {
         }
     }
 
-    /// Appends to `best` the `take` entries of the row closest by (squared distance, index):
-    /// every entry below `t`, then the first entries equal to `t` in index order, sorted.
-    #[inline]
-    fn select(&mut self, t: i32, take: usize) {
+    /// Sets `best` to every entry of the row below `t`, sorted by (squared distance, index),
+    /// followed by the first `ties` entries equal to `t` in index order.
+    #[inline(always)]
+    fn select(&mut self, t: i32, ties: usize) {
         self.best.clear();
-        let mut ties = take;
+        self.tie.clear();
         for (c, ch) in self.row.chunks_exact(LANES).enumerate() {
-            if min_lane(ch) > t {
-                continue;
-            }
+            // One compare and a mask per lane group; only the lanes that pass are visited.
+            let mut mask = 0u32;
             for (l, &d) in ch.iter().enumerate() {
+                mask |= ((d <= t) as u32) << l;
+            }
+            while mask != 0 {
+                let j = c * LANES + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let d = self.row[j];
                 if d < t {
-                    self.best.push((d, (c * LANES + l) as u32));
-                } else if d == t && ties > 0 {
-                    ties -= 1;
-                    self.best.push((d, (c * LANES + l) as u32));
+                    self.best.push((d, j as u32));
+                } else if self.tie.len() < ties {
+                    self.tie.push((d, j as u32));
                 }
             }
         }
         // Collected in index order: a stable insertion sort by distance gives (distance, index).
         for k in 1..self.best.len() {
+            let item = self.best[k];
             let mut p = k;
-            while p > 0 && self.best[p - 1].0 > self.best[p].0 {
-                self.best.swap(p - 1, p);
+            while p > 0 && self.best[p - 1].0 > item.0 {
+                self.best[p] = self.best[p - 1];
                 p -= 1;
             }
+            self.best[p] = item;
         }
-        self.best.truncate(take);
+        self.best.extend_from_slice(&self.tie);
     }
 }
 
 /// How many lanes equal `t`, and the smallest lane above `t` (i32::MAX if none); one
 /// branch-free pass that vectorises.
-#[inline]
+#[inline(always)]
 fn level(row: &[i32], t: i32) -> (usize, i32) {
     let mut eq = 0i32;
     let mut next = i32::MAX;
@@ -380,7 +388,7 @@ fn first_dup(dup: &mut Option<(u32, u32)>, a: usize, b: usize) {
 
 /// The smallest of a group of lanes; branch-free so that it vectorises, letting the scans skip
 /// most groups whole.
-#[inline]
+#[inline(always)]
 fn min_lane(ch: &[i32]) -> i32 {
     ch.iter().fold(i32::MAX, |a, &b| a.min(b))
 }
@@ -391,6 +399,31 @@ fn min_lane(ch: &[i32]) -> i32 {
 /// For integer points, differing by at most 1 on every axis is the same as a squared distance
 /// of at most 3. Lists come sorted by (squared distance, index), as [`classic`] gives.
 pub fn classic_small(
+    points: &[Point],
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { classic_small_avx2(points, s, out) };
+    }
+    classic_small_body(points, s, out)
+}
+
+/// [`classic_small`] compiled for AVX2 (8 lanes per instruction instead of 4); same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn classic_small_avx2(
+    points: &[Point],
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
+    classic_small_body(points, s, out)
+}
+
+#[inline(always)]
+fn classic_small_body(
     points: &[Point],
     s: &mut Scratch,
     out: &mut Lists,
@@ -426,6 +459,35 @@ pub fn knn_small(
     s: &mut Scratch,
     out: &mut Lists,
 ) -> Option<Option<(u32, u32)>> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { knn_small_avx2(points, k, max_dist, s, out) };
+    }
+    knn_small_body(points, k, max_dist, s, out)
+}
+
+/// [`knn_small`] compiled for AVX2 (8 lanes per instruction instead of 4); same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn knn_small_avx2(
+    points: &[Point],
+    k: usize,
+    max_dist: f64,
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
+    knn_small_body(points, k, max_dist, s, out)
+}
+
+#[inline(always)]
+fn knn_small_body(
+    points: &[Point],
+    k: usize,
+    max_dist: f64,
+    s: &mut Scratch,
+    out: &mut Lists,
+) -> Option<Option<(u32, u32)>> {
     if !s.load(points) {
         return None;
     }
@@ -453,10 +515,10 @@ pub fn knn_small(
                 below += eq;
                 t = next;
             }
-            s.select(t, kk);
+            s.select(t, kk - below);
         }
         for &(d2, j) in &s.best {
-            if (d2 as f64).sqrt() <= max_dist {
+            if max_dist == f64::INFINITY || (d2 as f64).sqrt() <= max_dist {
                 out.nbr.push(j);
                 out.d2.push(d2 as i64);
             }
