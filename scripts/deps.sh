@@ -3,9 +3,9 @@
 # against are present, installing them with apt-get when running as root on Debian/Ubuntu.
 # Usage: source scripts/deps.sh; ensure_system_deps
 
-# Debian packages nextgnn needs to build: libhdf5 headers + pkg-config to find them, and fontconfig
-# for the text in PNG plots.
-NEXTGNN_APT_PACKAGES=(libhdf5-dev pkg-config libfontconfig1-dev fonts-dejavu-core)
+# Debian packages nextgnn needs to build: libhdf5 headers + pkg-config to find them, fontconfig
+# for the text in PNG plots, and libclang for the Qhull bindings (voxel2graph --edges delaunay).
+NEXTGNN_APT_PACKAGES=(libhdf5-dev pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev)
 
 ensure_system_deps() {
     local missing=()
@@ -17,6 +17,9 @@ ensure_system_deps() {
         missing+=(libhdf5-dev libfontconfig1-dev)
     fi
     [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+    # bindgen loads libclang.so at build time; LIBCLANG_PATH points elsewhere when set.
+    [ -n "${LIBCLANG_PATH:-}" ] || compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null \
+        || compgen -G "/usr/lib/*/libclang*.so*" >/dev/null || missing+=(libclang-dev)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
@@ -28,7 +31,7 @@ ensure_system_deps() {
     else
         echo "nextgnn: missing system packages: ${missing[*]}" >&2
         echo "  Debian/Ubuntu: sudo apt-get install ${NEXTGNN_APT_PACKAGES[*]}" >&2
-        echo "  Fedora/RHEL:   sudo dnf install hdf5-devel pkgconf fontconfig-devel dejavu-sans-fonts" >&2
+        echo "  Fedora/RHEL:   sudo dnf install hdf5-devel pkgconf fontconfig-devel dejavu-sans-fonts clang-devel" >&2
         echo "  cluster:       module load hdf5   (then make sure pkg-config finds it, or set HDF5_DIR)" >&2
         return 1
     fi

@@ -471,9 +471,6 @@ pub fn check_inputs(opts: &Options) -> Result<()> {
 }
 
 fn check_options(opts: &Options) -> Result<()> {
-    if opts.build.edges == crate::build::EdgeMode::Delaunay {
-        bail!(crate::delaunay::UNAVAILABLE);
-    }
     if opts.features.is_empty() {
         bail!("--features needs at least one column");
     }

@@ -17,7 +17,8 @@ enum Edges {
     Classic,
     /// Every pair of nodes.
     All,
-    /// Edges of the 3-D Delaunay triangulation.
+    /// Edges of the Delaunay triangulation (Qhull, as scipy.spatial.Delaunay); every pair for
+    /// at most d+1 voxels; flat events (all in one plane or line) are skipped and counted.
     Delaunay,
 }
 
