@@ -27,7 +27,7 @@ bin="$root/target/release"
 venv="${VENV:-$root/benches/.venv}"
 seed="${SEED:-1}"
 bash "$root/benches/gcn/setup_venv.sh" >/dev/null 2>&1 || bash "$root/benches/gcn/setup_venv.sh"
-(cd "$root" && cargo build --release --locked -q -p gcn-train -p gcn-predict -p toymc -p voxel2graph -p graphsplit)
+(cd "$root" && cargo build --release --locked -q -p gcn-train -p gcn-predict -p toymc -p voxel2graph -p graphsplit </dev/null)
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
 
 data="$out/data-$events"
