@@ -592,11 +592,19 @@ pub fn emit_reference_order_into(
     // b was processed earlier (b < a) and listed a: lists hold no repeats, so no set is needed.
     s.added.clear();
     for a in 0..n {
-        for (b, d2) in lists.of(a) {
-            if !directed && (b as usize) < a && lists.of(b as usize).any(|(c, _)| c as usize == a) {
-                continue;
+        let (lo, hi) = (lists.off[a] as usize, lists.off[a + 1] as usize);
+        for p in lo..hi {
+            let b = lists.nbr[p];
+            if !directed && (b as usize) < a {
+                let (blo, bhi) = (
+                    lists.off[b as usize] as usize,
+                    lists.off[b as usize + 1] as usize,
+                );
+                if lists.nbr[blo..bhi].contains(&(a as u32)) {
+                    continue;
+                }
             }
-            s.added.push((a as u32, b, d2));
+            s.added.push((a as u32, b, lists.d2[p]));
         }
     }
     // Node-list rank: order of first appearance in an added edge, the querying node first.

@@ -44,7 +44,8 @@ pub struct Options {
     pub segclass_base: SegclassBase,
     /// Graph construction (feature names and label name are filled in from the fields above).
     pub build: BuildConfig,
-    /// Rows read per HDF5 request (whole events are kept together).
+    /// Rows read per HDF5 request (whole events are kept together). Small enough that a batch's
+    /// rows and graphs stay in cache; the id pass reads 8 times as many rows at a time.
     pub batch_rows: usize,
 }
 
@@ -61,7 +62,7 @@ impl Default for Options {
             fnum: None,
             segclass_base: SegclassBase::Auto,
             build: BuildConfig::default(),
-            batch_rows: 1 << 16,
+            batch_rows: 1 << 13,
         }
     }
 }
@@ -504,7 +505,7 @@ pub fn convert(
             summary.warnings.push(w);
             continue;
         }
-        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1))?;
+        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1) * 8)?;
         if !ordered {
             let w = format!(
                 "warning: {name}: table {} is not ordered by {}; events are gathered row run by row run (slower)",

@@ -577,7 +577,8 @@ impl Table {
         // Grow only: zeroing the buffer for every block would cost as much as reading it.
         let need = layout.row * count;
         if rows.buf.len() < need {
-            rows.buf.resize(need, 0);
+            // A fresh zeroed allocation: large ones come from the OS already zero, untouched.
+            rows.buf = vec![0u8; need];
         }
         if count == 0 {
             return Ok(());

@@ -331,15 +331,12 @@ impl Scratch {
     /// Sets `best` to every entry of the row below `t`, sorted by (squared distance, index),
     /// followed by the first `ties` entries equal to `t` in index order.
     #[inline(always)]
-    fn select(&mut self, t: i32, ties: usize) {
+    fn select<L: Lanes>(&mut self, t: i32, ties: usize) {
         self.best.clear();
         self.tie.clear();
         for (c, ch) in self.row.chunks_exact(LANES).enumerate() {
             // One compare and a mask per lane group; only the lanes that pass are visited.
-            let mut mask = 0u32;
-            for (l, &d) in ch.iter().enumerate() {
-                mask |= ((d <= t) as u32) << l;
-            }
+            let mut mask = L::le_mask(ch, t);
             while mask != 0 {
                 let j = c * LANES + mask.trailing_zeros() as usize;
                 mask &= mask - 1;
@@ -362,6 +359,46 @@ impl Scratch {
             self.best[p] = item;
         }
         self.best.extend_from_slice(&self.tie);
+    }
+}
+
+/// Lane-group primitives of the all-pairs scans, portable or with AVX2 intrinsics.
+trait Lanes {
+    /// Bit l set when lane l of the group (LANES values) is at most `t`.
+    fn le_mask(ch: &[i32], t: i32) -> u32;
+}
+
+/// Plain Rust lanes, for any CPU.
+struct Portable;
+
+impl Lanes for Portable {
+    #[inline(always)]
+    fn le_mask(ch: &[i32], t: i32) -> u32 {
+        let mut mask = 0u32;
+        for (l, &d) in ch.iter().take(LANES).enumerate() {
+            mask |= ((d <= t) as u32) << l;
+        }
+        mask
+    }
+}
+
+/// AVX2 lanes: one compare and one move-mask per group of 8.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx2 {
+    #[inline(always)]
+    fn le_mask(ch: &[i32], t: i32) -> u32 {
+        use std::arch::x86_64::*;
+        assert!(ch.len() >= LANES);
+        // SAFETY: only used inside the `*_avx2` functions, which run after the CPU was found to
+        // have AVX2; the load reads the 8 lanes just checked to exist.
+        unsafe {
+            let v = _mm256_loadu_si256(ch.as_ptr().cast());
+            let gt = _mm256_cmpgt_epi32(v, _mm256_set1_epi32(t));
+            !(_mm256_movemask_ps(_mm256_castsi256_ps(gt)) as u32) & 0xff
+        }
     }
 }
 
@@ -408,7 +445,7 @@ pub fn classic_small(
         // SAFETY: the CPU has AVX2, checked just above.
         return unsafe { classic_small_avx2(points, s, out) };
     }
-    classic_small_body(points, s, out)
+    classic_small_body::<Portable>(points, s, out)
 }
 
 /// [`classic_small`] compiled for AVX2 (8 lanes per instruction instead of 4); same results.
@@ -419,11 +456,11 @@ unsafe fn classic_small_avx2(
     s: &mut Scratch,
     out: &mut Lists,
 ) -> Option<Option<(u32, u32)>> {
-    classic_small_body(points, s, out)
+    classic_small_body::<Avx2>(points, s, out)
 }
 
 #[inline(always)]
-fn classic_small_body(
+fn classic_small_body<L: Lanes>(
     points: &[Point],
     s: &mut Scratch,
     out: &mut Lists,
@@ -440,7 +477,7 @@ fn classic_small_body(
             let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
             first_dup(&mut dup, i, j);
         }
-        s.select(3, usize::MAX);
+        s.select::<L>(3, usize::MAX);
         for &(d, j) in &s.best {
             out.nbr.push(j);
             out.d2.push(d as i64);
@@ -464,7 +501,7 @@ pub fn knn_small(
         // SAFETY: the CPU has AVX2, checked just above.
         return unsafe { knn_small_avx2(points, k, max_dist, s, out) };
     }
-    knn_small_body(points, k, max_dist, s, out)
+    knn_small_body::<Portable>(points, k, max_dist, s, out)
 }
 
 /// [`knn_small`] compiled for AVX2 (8 lanes per instruction instead of 4); same results.
@@ -477,11 +514,11 @@ unsafe fn knn_small_avx2(
     s: &mut Scratch,
     out: &mut Lists,
 ) -> Option<Option<(u32, u32)>> {
-    knn_small_body(points, k, max_dist, s, out)
+    knn_small_body::<Avx2>(points, k, max_dist, s, out)
 }
 
 #[inline(always)]
-fn knn_small_body(
+fn knn_small_body<L: Lanes>(
     points: &[Point],
     k: usize,
     max_dist: f64,
@@ -515,7 +552,7 @@ fn knn_small_body(
                 below += eq;
                 t = next;
             }
-            s.select(t, kk - below);
+            s.select::<L>(t, kk - below);
         }
         for &(d2, j) in &s.best {
             if max_dist == f64::INFINITY || (d2 as f64).sqrt() <= max_dist {
@@ -677,6 +714,23 @@ mod tests {
                     assert_eq!(&got, w, "node {i} (n {n}, k {k})");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn portable_and_dispatched_scans_agree() {
+        // On a CPU with AVX2 the public functions take the intrinsics; the plain path must give
+        // the same lists wherever it runs.
+        for (n, range, k) in [(100, 5, 6), (53, 9, 6), (128, 7, 20), (10, 3, 12)] {
+            let pts = lcg_points(n, range, 7 + n as u64);
+            let (mut a, mut b) = (Lists::default(), Lists::default());
+            let mut s = Scratch::default();
+            let da = knn_small(&pts, k, f64::INFINITY, &mut s, &mut a);
+            let db = knn_small_body::<Portable>(&pts, k, f64::INFINITY, &mut s, &mut b);
+            assert_eq!((da, &a), (db, &b), "knn n {n}");
+            let da = classic_small(&pts, &mut s, &mut a);
+            let db = classic_small_body::<Portable>(&pts, &mut s, &mut b);
+            assert_eq!((da, &a), (db, &b), "classic n {n}");
         }
     }
 
