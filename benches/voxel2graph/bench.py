@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Times voxel2graph and the Python reference construction on the same files, side by side.
 
-  bench.py VOXEL2GRAPH_BINARY GOLDEN_DIR [REPS]
+  bench.py VOXEL2GRAPH_BINARY GOLDEN_DIR [REPS ...]
 
-For the real label file and a REPS-times replicated copy (replicate.py), in the kNN template and
+For the real label file and REPS-times replicated copies (replicate.py), in the kNN template and
 the classic + cloud configurations: voxel2graph on one thread (best of 3 runs, CPU time of the
 whole process, start-up included) and reference_graphs.py (one run, CPU time from reading to the
 last graph, interpreter start and imports excluded). Events/s per core = events / CPU seconds,
@@ -17,11 +17,14 @@ import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 binary, golden = sys.argv[1], sys.argv[2]
-reps = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+reps_list = [int(r) for r in sys.argv[3:]] or [200]
 tmp = tempfile.mkdtemp(prefix="v2g_bench_")
 real = os.path.join(golden, "nexus_label_0_doublescape.h5")
-big = os.path.join(tmp, "nexus_label_0_replicated.h5")
-subprocess.run([sys.executable, os.path.join(here, "replicate.py"), real, big, str(reps)], check=True)
+inputs = [("nexus_label_0 (real, 6 events)", real)]
+for reps in reps_list:
+    big = os.path.join(tmp, f"nexus_label_0_x{reps}.h5")
+    subprocess.run([sys.executable, os.path.join(here, "replicate.py"), real, big, str(reps)], check=True)
+    inputs.append((f"replicated x{reps}", big))
 
 configs = {"knn6 template": ([], []), "classic + cloud": (["--edges", "classic", "--cloud-info"], ["--classic", "--cloud-info"])}
 
@@ -48,7 +51,7 @@ def reference(path, args):
 
 print("| input | configuration | events | voxel2graph CPU s | ev/s per core | reference CPU s | ev/s per core | ratio |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for label, path in (("nexus_label_0 (real, 6 events)", real), (f"replicated x{reps}", big)):
+for label, path in inputs:
     for name, (oargs, rargs) in configs.items():
         n, t = ours(path, oargs)
         rn, rt = reference(path, rargs)
