@@ -94,7 +94,7 @@ fn qhull_pairs(points: &[Point], ncoords: usize) -> Result<Vec<(u32, u32)>> {
         .triangulate(true)
         .project_delaunay(true)
         .build_managed(ncoords, coords)
-        .map_err(|e| anyhow!("Qhull could not triangulate the event: {e}"))?;
+        .map_err(|e| anyhow!("Qhull could not triangulate the event: {}", one_line(&e)))?;
     let mut pairs = Vec::new();
     let mut ids = Vec::with_capacity(ncoords + 1);
     for facet in qh.simplices().filter(|f| !f.upper_delaunay()) {
@@ -105,7 +105,7 @@ fn qhull_pairs(points: &[Point], ncoords: usize) -> Result<Vec<(u32, u32)>> {
         for v in vertices.iter() {
             let id = v
                 .point_id(&qh)
-                .map_err(|e| anyhow!("Qhull vertex without a point: {e}"))?;
+                .map_err(|e| anyhow!("Qhull vertex without a point: {}", one_line(&e)))?;
             // The point at infinity added by Qz belongs to upper facets only; guard anyway.
             if id >= 0 && (id as usize) < n {
                 ids.push(id as u32);
@@ -118,6 +118,17 @@ fn qhull_pairs(points: &[Point], ncoords: usize) -> Result<Vec<(u32, u32)>> {
         }
     }
     Ok(pairs)
+}
+
+/// Qhull's messages span several lines; errors here are one line.
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -202,6 +213,14 @@ mod tests {
                 (2, 4),
                 (3, 4)
             ]
+        );
+    }
+
+    #[test]
+    fn qhull_messages_become_one_line() {
+        assert_eq!(
+            one_line(&"QH6154 flat\n\n  initial simplex\nmore\nrest"),
+            "QH6154 flat initial simplex more"
         );
     }
 
