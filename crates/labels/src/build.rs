@@ -200,7 +200,12 @@ struct Scratch {
     edges: Vec<(u32, u32, i64)>,
     first: Vec<f64>,
     per_cloud: Vec<f64>,
+    /// (d, d as f32, 1/d as f32) for small squared distances d², filled on first use.
+    dist: Vec<(f64, f32, f32)>,
 }
+
+/// Squared distances below this have their square root and weight looked up, not computed.
+const DIST_TABLE: usize = 64;
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
@@ -369,7 +374,15 @@ fn build_with(
     for p in &ev.points {
         g.coords.extend_from_slice(&p[..ev.ncoords]);
     }
-    let first = &s.first;
+    if s.dist.is_empty() {
+        s.dist = (0..DIST_TABLE)
+            .map(|d2| {
+                let d = (d2 as f64).sqrt();
+                (d, d as f32, (1.0 / d) as f32)
+            })
+            .collect();
+    }
+    let (first, dist) = (&s.first, &s.dist);
     let ne = s.edges.len();
     g.src.extend(s.edges.iter().map(|e| e.0));
     g.dst.extend(s.edges.iter().map(|e| e.1));
@@ -388,10 +401,16 @@ fn build_with(
         } else {
             // The reference's distance is scipy's sqrt of the squared distance in f64; for
             // integer coordinates that is sqrt of an exact integer, so every value below is
-            // bit-identical.
-            let d = (d2 as f64).sqrt();
+            // bit-identical (the table holds the same expressions).
+            let (d, d32, w32) = match dist.get(d2 as usize) {
+                Some(&v) => v,
+                None => {
+                    let d = (d2 as f64).sqrt();
+                    (d, d as f32, (1.0 / d) as f32)
+                }
+            };
             let grad = (first[a as usize] - first[b as usize]).abs() / d;
-            [d as f32, grad as f32, (1.0 / d) as f32]
+            [d32, grad as f32, w32]
         };
         prev = (a, b, d2, vals);
         attr[0] = vals[0];

@@ -538,14 +538,15 @@ fn knn_small_body<L: Lanes>(
         if kk > 0 {
             // Walk the distinct distances upwards until the k-th neighbour's distance t is
             // reached; below t everything is taken, at t the lowest indices (the tie rule).
+            // Starting at 0 counts duplicates (point i itself is i32::MAX) in the first pass.
             let mut below = 0;
-            let mut t = min_lane(&s.row);
-            if t == 0 {
-                let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
-                first_dup(&mut dup, i, j);
-            }
+            let mut t = 0;
             loop {
                 let (eq, next) = level(&s.row, t);
+                if t == 0 && eq > 0 {
+                    let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
+                    first_dup(&mut dup, i, j);
+                }
                 if below + eq >= kk || next == i32::MAX {
                     break;
                 }
