@@ -23,7 +23,7 @@ echo "== toymc: $EVENTS 0nubb + $EVENTS 1eroi events at 13 bar, 5x5x4 mm voxels"
 
 echo "== voxel2graph (classic 26-neighbour edges; features ener, nhits + the two cloud features)"
 "$BIN/voxel2graph" --edges classic --cloud-info "$OUT"/labels/*.h5 -o "$OUT/graphs.gs"
-"$BIN/graphinfo" "$OUT/graphs.gs" | head -n 12
+"$BIN/graphinfo" "$OUT/graphs.gs"
 
 echo "== graphsplit 80/10/10 (stratified by binclass)"
 "$BIN/graphsplit" "$OUT/graphs.gs" --prefix "$OUT/split" --stratify binclass --seed 1

@@ -174,7 +174,10 @@ fn plot_draws_the_selected_golden_event_in_three_projections() {
     let p = stream_of(dir.path(), "graphs_classic_cloud.json");
     let svg = dir.path().join("event.svg");
     let said = info(&["--id", "0:3", "--plot", svg.to_str().unwrap(), &p]);
-    assert_eq!(said, format!("graphinfo: drew event 0:3 into {}\n", svg.display()));
+    assert_eq!(
+        said,
+        format!("graphinfo: drew event 0:3 into {}\n", svg.display())
+    );
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("valid SVG");
     let texts: Vec<&str> = doc
@@ -183,12 +186,22 @@ fn plot_draws_the_selected_golden_event_in_three_projections() {
         .filter_map(|n| n.text())
         .map(str::trim)
         .collect();
-    for axis in ["x", "y", "z", "xy projection", "xz projection", "yz projection"] {
-        assert!(texts.contains(&axis), "axis label {axis} missing: {texts:?}");
+    for axis in [
+        "x",
+        "y",
+        "z",
+        "xy projection",
+        "xz projection",
+        "yz projection",
+    ] {
+        assert!(
+            texts.contains(&axis),
+            "axis label {axis} missing: {texts:?}"
+        );
     }
-    // the reference graph of dataset_id 3 has 62 voxels and 252 directed (126 undirected) edges
+    // the reference graph of dataset_id 3 has 62 voxels and 252 directed edges
     assert!(
-        texts.contains(&"event 0:3  |  binclass 0  |  62 voxels, 126 edges  |  colour: true voxel class"),
+        texts.contains(&"event 0:3  |  binclass 0  |  62 voxels, 252 directed edges  |  colour: true voxel class"),
         "title: {texts:?}"
     );
     // no event selected: a one-line error, no picture

@@ -1,6 +1,6 @@
 //! Pictures: ROC curves, training curves and event displays.
 //!
-//! The format follows the output name: `.png` gives a PNG, anything else an SVG. Files are
+//! The format follows the output name: `.png` gives a PNG, `.svg` an SVG; other names are refused. Files are
 //! rendered in memory and written under a temporary name, then renamed, so a plot that fails
 //! half-way never leaves a truncated file. Text is laid out with the system's sans-serif font
 //! (fontconfig; DejaVu Sans on Debian).
@@ -46,6 +46,20 @@ pub fn is_png(out: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("png"))
 }
 
+/// Refuses picture names that are neither `.svg` nor `.png`, rather than writing SVG under a `.pdf` name.
+pub fn check_picture_name(out: &Path) -> Result<()> {
+    let ok = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png") || e.eq_ignore_ascii_case("svg"));
+    if !ok {
+        bail!(
+            "{}: pictures are written as SVG or PNG: name the file .svg or .png",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// Turns a plotters error (generic over the backend) into a message naming the output.
 fn plot_err<E: std::fmt::Debug>(out: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
     move |e| anyhow!("{}: drawing failed: {e:?}", out.display())
@@ -56,6 +70,7 @@ macro_rules! render {
     ($out:expr, $size:expr, $draw:ident ( $($arg:expr),* )) => {{
         let out: &Path = $out;
         let (w, h): (u32, u32) = $size;
+        check_picture_name(out)?;
         if is_png(out) {
             let mut buf = vec![0u8; (w * h * 3) as usize];
             {
@@ -683,12 +698,12 @@ where
         NodeColours::Probability { name, .. } => name,
     };
     let title = format!(
-        "event {}:{}  |  binclass {}  |  {} voxels, {} edges  |  colour: {}",
+        "event {}:{}  |  binclass {}  |  {} voxels, {} directed edges  |  colour: {}",
         g.fnum,
         g.dataset_id,
         g.binclass,
         n,
-        g.num_edges() / 2,
+        g.num_edges(),
         by
     );
     let root = root.titled(&title, (FONT, 22)).map_err(&e)?;

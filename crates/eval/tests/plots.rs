@@ -293,7 +293,7 @@ fn event_display_classes_svg() {
         "other",
         "event 3:17",
         "true voxel class",
-        "6 voxels, 4 edges",
+        "6 voxels, 8 directed edges",
     ] {
         assert_contains(&texts, want);
     }

@@ -106,8 +106,8 @@ pub fn train_command(
     stop: &AtomicBool,
     mut on_epoch: impl FnMut(&train::EpochMetrics, &Path),
 ) -> Result<Outcome> {
-    let (schema, train_graphs) = read_stream(&a.train)?;
-    let (vschema, valid_graphs) = read_stream(&a.valid)?;
+    let (schema, train_graphs) = read_stream(&a.train).context("--train")?;
+    let (vschema, valid_graphs) = read_stream(&a.valid).context("--valid")?;
     ensure!(
         vschema.node_features == schema.node_features,
         "{}: node features [{}] differ from the training stream's [{}]",
@@ -148,6 +148,7 @@ pub fn train_command(
         "{}: the validation stream has no graphs",
         a.valid
     );
+    let created = !a.out.exists();
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;
     eprintln!(
@@ -169,13 +170,18 @@ pub fn train_command(
         max_batches: a.max_batches,
     };
     let metrics = a.out.join("metrics.csv");
-    with_backend!(a.device, |b| train::run(
+    let result = with_backend!(a.device, |b| train::run(
         &b,
         ck,
         &setup,
         stop,
         |m| on_epoch(m, &metrics)
-    ))
+    ));
+    if result.is_err() && created {
+        // A run that failed before its first checkpoint leaves no empty directory behind.
+        let _ = std::fs::remove_dir(&a.out);
+    }
+    result
 }
 
 /// Output format of gcn-predict.

@@ -207,3 +207,57 @@ mod tests {
         );
     }
 }
+
+/// Parses the command line like `T::parse()`, but a usage error is one line (`error: ... (see
+/// --help)`, exit 2) instead of clap's multi-line block, so logs of array jobs stay one line per fault.
+pub fn parse_args<T: clap::Parser>() -> T {
+    reset_sigpipe();
+    match T::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            eprintln!("{}", one_line_usage_error(&e.render().to_string()));
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Folds clap's rendered error into one line: the message and its details, without the usage block.
+fn one_line_usage_error(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut line = parts.join(" ");
+    if line.is_empty() {
+        line = "error: invalid arguments".into();
+    }
+    format!("{line} (see --help)")
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let text = "error: the following required arguments were not provided:\n  --train <TRAIN>\n  --out <OUT>\n\nUsage: gcn-train --train <TRAIN> --out <OUT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::one_line_usage_error(text),
+            "error: the following required arguments were not provided: --train <TRAIN> --out <OUT> (see --help)"
+        );
+        let text = "error: unexpected argument '-1' found\n\n  tip: to pass '-1' as a value, use '-- -1'\n\nUsage: x [OPTIONS]\n";
+        assert_eq!(
+            super::one_line_usage_error(text),
+            "error: unexpected argument '-1' found tip: to pass '-1' as a value, use '-- -1' (see --help)"
+        );
+    }
+}

@@ -8,8 +8,10 @@ use crate::graph::{Graph, Schema};
 use std::io::{self, BufReader, Read, Write};
 
 /// A stream error that says where: source name, byte offset, and graphs read so far.
+///
+/// A file that could not be opened at all has no place inside it, so its message has none.
 #[derive(Debug, thiserror::Error)]
-#[error("{source_name}: {what} (at byte {offset}, after {graphs} graphs)")]
+#[error("{source_name}: {what}{}", place(self))]
 pub struct StreamError {
     /// File name, or `-` for stdin.
     pub source_name: String,
@@ -19,6 +21,14 @@ pub struct StreamError {
     pub graphs: u64,
     /// What went wrong.
     pub what: String,
+}
+
+fn place(e: &StreamError) -> String {
+    if e.what.starts_with("cannot open") {
+        String::new()
+    } else {
+        format!(" (at byte {}, after {} graphs)", e.offset, e.graphs)
+    }
 }
 
 /// One frame as stored: payload bytes, undecoded. Lets tools move graphs without decoding them.

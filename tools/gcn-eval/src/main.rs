@@ -71,7 +71,7 @@ struct Args {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         if let (Some(metrics), Some(plot)) = (&a.curves, &a.plot) {
             nextgnn_eval::training_curves(metrics, plot)?;
             eprintln!("gcn-eval: wrote training curves {}", plot.display());

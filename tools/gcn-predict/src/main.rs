@@ -50,9 +50,9 @@ struct Args {
     /// Output file; `-` writes CSV to stdout.
     #[arg(short, long, default_value = "-")]
     output: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: FormatArg,
+    /// Output format [default: from the output name: h5 for .h5/.hdf5, else csv].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Graphs per evaluation batch (does not change the results).
     #[arg(long, default_value_t = 64)]
     batch: usize,
@@ -66,10 +66,15 @@ struct Args {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         anyhow::ensure!(a.batch > 0, "--batch must be positive");
         tool::set_threads(a.threads)?;
-        let format = match a.format {
+        let by_name = if a.output.ends_with(".h5") || a.output.ends_with(".hdf5") {
+            FormatArg::H5
+        } else {
+            FormatArg::Csv
+        };
+        let format = match a.format.unwrap_or(by_name) {
             FormatArg::Csv => Format::Csv,
             FormatArg::H5 => Format::H5,
         };

@@ -73,7 +73,7 @@ struct Args {
     #[arg(long, default_value_t = 5e-4)]
     lr: f64,
     /// Adam β1,β2.
-    #[arg(long, value_delimiter = ',', num_args = 2, default_value = "0.9,0.999")]
+    #[arg(long, value_delimiter = ',', num_args = 1..=2, default_value = "0.9,0.999")]
     betas: Vec<f64>,
     /// Adam ε.
     #[arg(long, default_value_t = 1e-6)]
@@ -90,9 +90,9 @@ struct Args {
     /// ReduceLROnPlateau: lowest learning rate.
     #[arg(long, default_value_t = 1e-6)]
     min_lr: f64,
-    /// Epochs (with --resume: the total to reach, overriding the checkpoint's).
-    #[arg(long)]
-    epochs: Option<usize>,
+    /// Epochs [default: 20] (with --resume: the total to reach, overriding the checkpoint's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
     /// Graphs per training batch.
     #[arg(long, default_value_t = 64)]
     batch: usize,
@@ -120,12 +120,16 @@ const DEFAULT_EPOCHS: usize = 20;
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         anyhow::ensure!(
             a.batch > 0 && a.valid_batch > 0,
             "--batch and --valid-batch must be positive"
         );
         anyhow::ensure!(a.lr > 0.0 && a.eps > 0.0, "--lr and --eps must be positive");
+        anyhow::ensure!(
+            a.betas.len() == 2,
+            "--betas takes two values, β1,β2 (e.g. 0.9,0.999)"
+        );
         tool::set_threads(a.threads)?;
         let stop = Arc::new(AtomicBool::new(false));
         for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -147,7 +151,7 @@ fn main() {
             lr_factor: a.lr_factor,
             patience: a.patience,
             min_lr: a.min_lr,
-            epochs: a.epochs.unwrap_or(DEFAULT_EPOCHS),
+            epochs: a.epochs.map_or(DEFAULT_EPOCHS, |e| e as usize),
             batch: a.batch,
             valid_batch: a.valid_batch,
             seed: a.seed,
@@ -157,7 +161,7 @@ fn main() {
             valid: a.valid.clone(),
             out: a.out.clone(),
             resume: a.resume.clone(),
-            epochs_override: a.epochs,
+            epochs_override: a.epochs.map(|e| e as usize),
             device: match a.device {
                 DeviceArg::Cpu => DeviceKind::Cpu,
                 DeviceArg::Cuda => DeviceKind::Cuda,

@@ -62,7 +62,7 @@ struct Args {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         let mut out = std::io::stdout().lock();
         let sel = match (&a.show, &a.id) {
             (Some(n), _) => Some(Selector::Index(*n)),

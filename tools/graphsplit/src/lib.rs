@@ -51,7 +51,7 @@ pub fn parse_fractions(v: &[f64]) -> anyhow::Result<[f64; 3]> {
     }
     let s: f64 = v.iter().sum();
     if (s - 1.0).abs() > 1e-6 {
-        bail!("--fractions must add up to 1, got {v:?} (sum {s})");
+        bail!("--fractions must add up to 1, got {v:?} (sum {s:.4})");
     }
     Ok([v[0], v[1], v[2]])
 }

@@ -51,7 +51,7 @@ struct Args {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         let opts = SplitOptions {
             fractions: parse_fractions(&a.fractions)?,
             seed: a.seed,

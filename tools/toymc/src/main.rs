@@ -121,7 +121,7 @@ fn pair(s: &str) -> Result<[f64; 2], String> {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         if a.kind != Kind::Mix && a.signal_fraction != 0.5 {
             bail!("--signal-fraction only applies to --kind mix");
         }

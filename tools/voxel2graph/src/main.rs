@@ -199,7 +199,7 @@ fn read_list(src: &str) -> Result<Vec<PathBuf>> {
 
 fn main() {
     run_main(|| {
-        let a = Args::parse();
+        let a: Args = nextgnn_stream::parse_args();
         let mut inputs = a.inputs.clone();
         if let Some(list) = &a.files_from {
             inputs.extend(read_list(list)?);
