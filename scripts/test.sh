@@ -17,6 +17,15 @@ fi
 step "build (debug)"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 
+step "python venv for the interop tests (numpy, scipy, pandas, PyTables, h5py, pytest)"
+VENV=target/pyvenv
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check numpy scipy pytest pandas tables h5py
+# The venv's python3 comes first so that tests comparing with scipy (Delaunay) find it.
+export PATH="$PWD/$VENV/bin:$PATH"
+
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/cargo-test.log | grep -E '^(test result|running|error|failures|---- |thread )' || true
 if grep -qE '^test result: FAILED|^error' target/cargo-test.log || ! grep -q '^test result' target/cargo-test.log; then
@@ -26,12 +35,7 @@ if grep -qE '^test result: FAILED|^error' target/cargo-test.log || ! grep -q '^t
 fi
 
 step "python tests (numpy reader, pandas/tables interop)"
-VENV=target/pyvenv
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-"$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest pandas tables h5py
-PATH="$PWD/target/debug:$PATH" "$VENV/bin/python" -m pytest -q python/tests
+PATH="$PWD/target/debug:$PATH" python -m pytest -q python/tests
 
 if [ -n "${CI:-}" ] || [ -n "${NEXTGNN_SLURM_TEST:-}" ]; then
     step "SLURM (single node on loopback)"

@@ -442,11 +442,12 @@ fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)
 /// Opens one input and checks its table and columns against the options.
 fn prepare(opts: &Options, path: &Path) -> Result<(i64, hdf5::File, Table, Plan, BuildConfig)> {
     let name = path.display().to_string();
+    // The file is opened first: "no such file" says more than a complaint about its name.
+    let file = open_file(path)?;
     let fnum = match opts.fnum {
         Some(f) => f,
         None => fnum_from_name(path)?,
     };
-    let file = open_file(path)?;
     let table = Table::open(&file, &name, &opts.table)?;
     let plan = Plan::new(&table, opts)?;
     let mut cfg = opts.build.clone();

@@ -41,11 +41,11 @@ enum Dup {
     version,
     after_help = "\
 Examples:
-  voxel2graph nexus_label_0_doublescape.h5 -o graphs.nxg
-  voxel2graph --edges classic --cloud-info label_*.h5 -o classic.nxg
+  voxel2graph nexus_label_0_doublescape.h5 -o graphs.gs
+  voxel2graph --edges classic --cloud-info label_*.h5 -o classic.gs
   voxel2graph --table DATASET/Voxels --features energy --coords xbin,ybin,zbin --fnum 0 \\
-      --edges classic MC_dataset.h5 -o mc.nxg
-  voxel2graph --files-from list.txt -o part_${SLURM_ARRAY_TASK_ID}.nxg   # inside a SLURM array
+      --edges classic MC_dataset.h5 -o mc.gs
+  voxel2graph --files-from list.txt -o part_${SLURM_ARRAY_TASK_ID}.gs   # inside a SLURM array
   voxel2graph nexus_label_0_doublescape.h5 | graphinfo -
 
 Graphs come out in (file, dataset_id) order whatever the thread count. Events whose graph has
@@ -225,7 +225,15 @@ fn main() {
             None => env_usize("SLURM_ARRAY_TASK_COUNT")?,
         };
         match (task, tasks) {
-            (Some(t), Some(n)) => inputs = task_share(inputs, t, n)?,
+            (Some(t), Some(n)) => {
+                let given = inputs.len();
+                inputs = task_share(inputs, t, n)?;
+                if inputs.is_empty() {
+                    eprintln!(
+                        "voxel2graph: warning: task {t} of {n} has no input file ({given} files in all); writing an empty stream"
+                    );
+                }
+            }
             (None, None) => {}
             (Some(_), None) => bail!("--task-id needs --tasks (or SLURM_ARRAY_TASK_COUNT)"),
             (None, Some(_)) => bail!("--tasks needs --task-id (or SLURM_ARRAY_TASK_ID)"),
