@@ -475,3 +475,87 @@ fn bad_inputs_give_one_line_errors() {
     );
     assert!(!out.join("best.ckpt").exists());
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    // Batches of 96 chains (about 1 100 nodes) are large enough for every kernel to split its work.
+    write_synthetic(&tr, 288, 21, true);
+    write_synthetic(&va, 200, 22, true);
+    for task in ["classification", "segmentation"] {
+        let mut runs = Vec::new();
+        for threads in ["1", "2", "3"] {
+            let out = d.path().join(format!("{task}-{threads}"));
+            run_ok(
+                "gcn-train",
+                &[
+                    "--train",
+                    tr.to_str().unwrap(),
+                    "--valid",
+                    va.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--task",
+                    task,
+                    "--class-weights",
+                    if task == "classification" {
+                        "0.5,0.5"
+                    } else {
+                        "0.3,0.3,0.4"
+                    },
+                    "--epochs",
+                    "2",
+                    "--batch",
+                    "96",
+                    "--valid-batch",
+                    "100",
+                    "--lr",
+                    "5e-3",
+                    "--dropout",
+                    "0.2",
+                    "--seed",
+                    "5",
+                    "--threads",
+                    threads,
+                ],
+            );
+            let (h, rows) = read_csv(&out.join("metrics.csv"));
+            let s = col(&h, "seconds");
+            let metrics: Vec<Vec<String>> = rows.into_iter().map(|r| r[..s].to_vec()).collect();
+            let pred = d.path().join(format!("{task}-{threads}.csv"));
+            run_ok(
+                "gcn-predict",
+                &[
+                    "--model",
+                    out.join("last.ckpt").to_str().unwrap(),
+                    va.to_str().unwrap(),
+                    "--threads",
+                    threads,
+                    "-o",
+                    pred.to_str().unwrap(),
+                ],
+            );
+            runs.push((
+                metrics,
+                final_weights(&out.join("last.ckpt")),
+                std::fs::read_to_string(&pred).unwrap(),
+            ));
+        }
+        assert_eq!(runs[0].0.len(), 2);
+        for r in &runs[1..] {
+            assert_eq!(
+                r.0, runs[0].0,
+                "{task}: metrics differ between thread counts"
+            );
+            assert!(
+                r.1 == runs[0].1,
+                "{task}: weights differ between thread counts"
+            );
+            assert!(
+                r.2 == runs[0].2,
+                "{task}: predictions differ between thread counts"
+            );
+        }
+    }
+}

@@ -89,15 +89,62 @@ pub struct Batch {
     pub prop: Arc<Propagation>,
 }
 
+/// The parts of one graph that a batch is built from.
+pub trait BatchGraph {
+    /// Node count.
+    fn num_nodes(&self) -> usize;
+    /// Node features [N, F].
+    fn x(&self) -> &[f32];
+    /// Graph class.
+    fn binclass(&self) -> i64;
+    /// Whether every node carries a label.
+    fn has_labels(&self) -> bool;
+    /// Appends the node labels to `out` (only called when [`BatchGraph::has_labels`]).
+    fn push_labels(&self, out: &mut Vec<i64>);
+    /// Edge count.
+    fn num_edges(&self) -> usize;
+    /// Source, target and weight of edge `k`.
+    fn edge(&self, k: usize) -> (usize, usize, f32);
+}
+
+impl BatchGraph for &Graph {
+    fn num_nodes(&self) -> usize {
+        self.num_nodes
+    }
+    fn x(&self) -> &[f32] {
+        &self.x
+    }
+    fn binclass(&self) -> i64 {
+        self.binclass
+    }
+    fn has_labels(&self) -> bool {
+        self.y.len() == self.num_nodes
+    }
+    fn push_labels(&self, out: &mut Vec<i64>) {
+        out.extend_from_slice(&self.y);
+    }
+    fn num_edges(&self) -> usize {
+        self.src.len()
+    }
+    fn edge(&self, k: usize) -> (usize, usize, f32) {
+        (self.src[k] as usize, self.dst[k] as usize, weight(self, k))
+    }
+}
+
 impl Batch {
     /// Merges `graphs` (each already validated against a schema with `nfeat` features).
     pub fn new(graphs: &[&Graph], nfeat: usize) -> Batch {
-        let n: usize = graphs.iter().map(|g| g.num_nodes).sum();
+        Batch::assemble(graphs, nfeat)
+    }
+
+    /// Merges graphs of any representation (each already validated, with `nfeat` features).
+    pub fn assemble<G: BatchGraph>(graphs: &[G], nfeat: usize) -> Batch {
+        let n: usize = graphs.iter().map(|g| g.num_nodes()).sum();
         let e: usize = graphs.iter().map(|g| g.num_edges()).sum();
         let mut x = Vec::with_capacity(n * nfeat);
         let mut offsets = Vec::with_capacity(graphs.len() + 1);
         let mut graph_labels = Vec::with_capacity(graphs.len());
-        let labelled = graphs.iter().all(|g| g.y.len() == g.num_nodes);
+        let labelled = graphs.iter().all(|g| g.has_labels());
         let mut node_labels = Vec::with_capacity(if labelled { n } else { 0 });
         let mut deg = vec![1f64; n];
         // Incoming edges grouped per target node.
@@ -105,17 +152,18 @@ impl Batch {
         let mut off = 0usize;
         offsets.push(0);
         for g in graphs {
-            x.extend_from_slice(&g.x);
-            graph_labels.push(g.binclass);
+            x.extend_from_slice(g.x());
+            graph_labels.push(g.binclass());
             if labelled {
-                node_labels.extend_from_slice(&g.y);
+                g.push_labels(&mut node_labels);
             }
             for k in 0..g.num_edges() {
-                let d = off + g.dst[k] as usize;
-                deg[d] += weight(g, k) as f64;
+                let (_, d, w) = g.edge(k);
+                let d = off + d;
+                deg[d] += w as f64;
                 in_count[d + 1] += 1;
             }
-            off += g.num_nodes;
+            off += g.num_nodes();
             offsets.push(off);
         }
         let dis: Vec<f32> = deg.iter().map(|&d| (d as f32).powf(-0.5)).collect();
@@ -130,14 +178,14 @@ impl Batch {
         let mut base = 0usize;
         for g in graphs {
             for k in 0..g.num_edges() {
-                let s = base + g.src[k] as usize;
-                let d = base + g.dst[k] as usize;
+                let (s, d, w) = g.edge(k);
+                let (s, d) = (base + s, base + d);
                 col[next[d]] = s as u32;
                 // Same float32 arithmetic as PyG's gcn_norm: deg^-1/2 per node, then w * a * b.
-                coef[next[d]] = dis[s] * weight(g, k) * dis[d];
+                coef[next[d]] = dis[s] * w * dis[d];
                 next[d] += 1;
             }
-            base += g.num_nodes;
+            base += g.num_nodes();
         }
         for i in 0..n {
             col[next[i]] = i as u32;

@@ -7,9 +7,11 @@ pub mod batch;
 pub mod model;
 pub mod ops;
 pub mod predict;
+pub mod store;
 pub mod tool;
 pub mod train;
 
 pub use batch::{Batch, Csr, Propagation};
 pub use model::{Adam, ModelConfig, Task, Weights};
 pub use ops::{Backend, CpuFast, Pure};
+pub use store::{GraphStore, StoredGraph};

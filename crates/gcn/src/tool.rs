@@ -3,9 +3,10 @@
 use crate::model::Task;
 use crate::ops::CpuFast;
 use crate::predict::{self, Predictions};
+use crate::store::GraphStore;
 use crate::train::{self, Checkpoint, Outcome, RunSetup, TrainConfig};
 use anyhow::{ensure, Context, Result};
-use nextgnn_stream::{Graph, Schema, StreamReader};
+use nextgnn_stream::{FileReader, Graph, Schema, StreamReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -80,6 +81,23 @@ pub fn read_stream(path: &str) -> Result<(Schema, Vec<Graph>)> {
     Ok((schema, graphs))
 }
 
+/// Reads the graphs of a stream into a compact store, checking each one as it arrives, so that
+/// the decoded form of only one graph is alive at a time.
+pub fn read_store(r: &mut FileReader, task: Task, nclass: usize, name: &str) -> Result<GraphStore> {
+    let schema = r.schema().clone();
+    let mut store = GraphStore::new(schema.node_features.len(), task == Task::Segmentation);
+    let mut k = 0usize;
+    while let Some(g) = r.next_graph()? {
+        train::check_graph(task, &schema, &g, nclass, name, k)?;
+        store.push(&g).with_context(|| {
+            format!("{name}: graph {k} (file {} event {})", g.fnum, g.dataset_id)
+        })?;
+        k += 1;
+    }
+    store.shrink();
+    Ok(store)
+}
+
 /// Options of gcn-train besides the hyperparameters.
 #[derive(Debug, Clone)]
 pub struct TrainArgs {
@@ -106,8 +124,11 @@ pub fn train_command(
     stop: &AtomicBool,
     mut on_epoch: impl FnMut(&train::EpochMetrics, &Path),
 ) -> Result<Outcome> {
-    let (schema, train_graphs) = read_stream(&a.train).context("--train")?;
-    let (vschema, valid_graphs) = read_stream(&a.valid).context("--valid")?;
+    let resumed = a.resume.as_deref().map(Checkpoint::load).transpose()?;
+    let mut train_reader = StreamReader::open(&a.train).context("--train")?;
+    let mut valid_reader = StreamReader::open(&a.valid).context("--valid")?;
+    let schema = train_reader.schema().clone();
+    let vschema = valid_reader.schema().clone();
     ensure!(
         vschema.node_features == schema.node_features,
         "{}: node features [{}] differ from the training stream's [{}]",
@@ -116,18 +137,16 @@ pub fn train_command(
         schema.node_features.join(", ")
     );
     // Inputs are checked before anything is derived from them (class weights, the model).
-    let (task, nclass) = match &a.resume {
-        Some(p) => {
-            let ck = Checkpoint::load(p)?;
-            (ck.config.task, ck.weights.config.nclass)
-        }
+    let (task, nclass) = match &resumed {
+        Some(ck) => (ck.config.task, ck.weights.config.nclass),
         None => (cfg.task, train::nclass_for(cfg.task, &schema)),
     };
-    train::check_stream(task, &schema, &train_graphs, nclass, &a.train)?;
-    train::check_stream(task, &vschema, &valid_graphs, nclass, &a.valid)?;
-    let ck = match &a.resume {
-        Some(p) => {
-            let mut ck = Checkpoint::load(p)?;
+    train::check_schema(task, &schema, &a.train)?;
+    train::check_schema(task, &vschema, &a.valid)?;
+    let train_graphs = read_store(&mut train_reader, task, nclass, &a.train).context("--train")?;
+    let valid_graphs = read_store(&mut valid_reader, task, nclass, &a.valid).context("--valid")?;
+    let ck = match (resumed, &a.resume) {
+        (Some(mut ck), Some(p)) => {
             ensure!(
                 ck.schema.node_features == schema.node_features,
                 "{}: node features [{}] differ from the checkpoint's [{}] ({})",
@@ -141,7 +160,7 @@ pub fn train_command(
             }
             ck
         }
-        None => train::new_run(cfg, schema.clone(), &train_graphs)?,
+        _ => train::new_run(cfg, schema.clone(), &train_graphs)?,
     };
     ensure!(
         !valid_graphs.is_empty(),

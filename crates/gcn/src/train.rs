@@ -1,8 +1,9 @@
 //! The training loop of gcn-train: batches, class weights, Adam, ReduceLROnPlateau, checkpoints.
 
-use crate::batch::Batch;
+use crate::batch::{Batch, BatchGraph};
 use crate::model::{self, Adam, ModelConfig, Task, Weights};
 use crate::ops::Backend;
+use crate::store::{GraphStore, StoredGraph};
 use anyhow::{bail, ensure, Context, Result};
 use nextgnn_stream::{Graph, Schema};
 use rand::seq::SliceRandom;
@@ -193,14 +194,8 @@ pub fn nclass_for(task: Task, schema: &Schema) -> usize {
     }
 }
 
-/// Checks that the graphs of a stream can be used for `task` with `nclass` classes.
-pub fn check_stream(
-    task: Task,
-    schema: &Schema,
-    graphs: &[Graph],
-    nclass: usize,
-    name: &str,
-) -> Result<()> {
+/// Checks that a stream's schema can be used for `task` with `nclass` classes.
+pub fn check_schema(task: Task, schema: &Schema, name: &str) -> Result<()> {
     if task == Task::Segmentation {
         ensure!(
             schema.has_node_labels,
@@ -213,44 +208,69 @@ pub fn check_stream(
             schema.num_node_classes
         );
     }
-    for (k, g) in graphs.iter().enumerate() {
-        g.validate(schema).map_err(|e| {
-            anyhow::anyhow!(
-                "{name}: graph {k} (file {} event {}): {e}",
-                g.fnum,
-                g.dataset_id
-            )
-        })?;
-        match task {
-            Task::Classification => ensure!(
-                (0..nclass as i64).contains(&g.binclass),
-                "{name}: graph {k} (file {} event {}): binclass {} is not 0 or 1",
-                g.fnum,
-                g.dataset_id,
-                g.binclass
-            ),
-            Task::Segmentation => {
-                if let Some(y) = g.y.iter().find(|&&y| !(0..nclass as i64).contains(&y)) {
-                    bail!(
-                        "{name}: graph {k} (file {} event {}): node label {y} outside 0..{}",
-                        g.fnum,
-                        g.dataset_id,
-                        nclass
-                    );
-                }
+    Ok(())
+}
+
+/// Checks graph `k` of stream `name` against the schema and the classes of `task`.
+pub fn check_graph(
+    task: Task,
+    schema: &Schema,
+    g: &Graph,
+    nclass: usize,
+    name: &str,
+    k: usize,
+) -> Result<()> {
+    g.validate(schema).map_err(|e| {
+        anyhow::anyhow!(
+            "{name}: graph {k} (file {} event {}): {e}",
+            g.fnum,
+            g.dataset_id
+        )
+    })?;
+    match task {
+        Task::Classification => ensure!(
+            (0..nclass as i64).contains(&g.binclass),
+            "{name}: graph {k} (file {} event {}): binclass {} is not 0 or 1",
+            g.fnum,
+            g.dataset_id,
+            g.binclass
+        ),
+        Task::Segmentation => {
+            if let Some(y) = g.y.iter().find(|&&y| !(0..nclass as i64).contains(&y)) {
+                bail!(
+                    "{name}: graph {k} (file {} event {}): node label {y} outside 0..{}",
+                    g.fnum,
+                    g.dataset_id,
+                    nclass
+                );
             }
         }
     }
     Ok(())
 }
 
+/// Checks that the graphs of a stream can be used for `task` with `nclass` classes.
+pub fn check_stream(
+    task: Task,
+    schema: &Schema,
+    graphs: &[Graph],
+    nclass: usize,
+    name: &str,
+) -> Result<()> {
+    check_schema(task, schema, name)?;
+    for (k, g) in graphs.iter().enumerate() {
+        check_graph(task, schema, g, nclass, name, k)?;
+    }
+    Ok(())
+}
+
 /// Inverse class frequency over the first [`AUTO_WEIGHT_EVENTS`] graphs, normalised to sum 1.
-pub fn auto_class_weights(task: Task, graphs: &[Graph], nclass: usize) -> Result<Vec<f32>> {
+pub fn auto_class_weights(task: Task, graphs: &GraphStore, nclass: usize) -> Result<Vec<f32>> {
     let mut count = vec![0f64; nclass];
-    for g in graphs.iter().take(AUTO_WEIGHT_EVENTS) {
+    for g in (0..graphs.len().min(AUTO_WEIGHT_EVENTS)).map(|k| graphs.get(k)) {
         match task {
-            Task::Classification => count[g.binclass as usize] += 1.0,
-            Task::Segmentation => g.y.iter().for_each(|&y| count[y as usize] += 1.0),
+            Task::Classification => count[g.binclass() as usize] += 1.0,
+            Task::Segmentation => g.labels().iter().for_each(|&y| count[y as usize] += 1.0),
         }
     }
     if let Some(c) = count.iter().position(|&c| c == 0.0) {
@@ -365,9 +385,9 @@ pub fn add_confusion(confusion: &mut [u64], logits: &[f32], labels: &[i64], ncla
 /// Inputs of a run besides the hyperparameters.
 pub struct RunSetup {
     /// Training graphs.
-    pub train: Vec<Graph>,
+    pub train: GraphStore,
     /// Validation graphs.
-    pub valid: Vec<Graph>,
+    pub valid: GraphStore,
     /// Schema shared by both streams.
     pub schema: Schema,
     /// Output directory (checkpoints, metrics.csv).
@@ -437,11 +457,11 @@ pub fn run<B: Backend>(
                 });
             }
             let b = ck.batch_pos;
-            let graphs: Vec<&Graph> = order[b * cfg.batch..(b + 1) * cfg.batch]
+            let graphs: Vec<StoredGraph> = order[b * cfg.batch..(b + 1) * cfg.batch]
                 .iter()
-                .map(|&i| &setup.train[i])
+                .map(|&i| setup.train.get(i))
                 .collect();
-            let batch = Batch::new(&graphs, nfeat);
+            let batch = Batch::assemble(&graphs, nfeat);
             let mut drop_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6472_6f70);
             drop_rng.set_stream(((epoch as u64) << 32) | b as u64);
             let step = model::train_forward_backward(
@@ -538,7 +558,7 @@ fn append_metrics(path: &Path, task: Task, nclass: usize, m: &EpochMetrics) -> R
 pub fn evaluate<B: Backend>(
     backend: &B,
     w: &Weights,
-    graphs: &[Graph],
+    graphs: &GraphStore,
     batch: usize,
     class_weights: &[f32],
     nfeat: usize,
@@ -547,9 +567,10 @@ pub fn evaluate<B: Backend>(
     let mut conf = vec![0u64; nclass * nclass];
     let mut loss_sum = 0f64;
     let mut nb = 0usize;
-    for chunk in graphs.chunks(batch.max(1)) {
-        let refs: Vec<&Graph> = chunk.iter().collect();
-        let b = Batch::new(&refs, nfeat);
+    let all: Vec<usize> = (0..graphs.len()).collect();
+    for chunk in all.chunks(batch.max(1)) {
+        let refs: Vec<StoredGraph> = chunk.iter().map(|&k| graphs.get(k)).collect();
+        let b = Batch::assemble(&refs, nfeat);
         let logits = model::eval_logits(backend, w, &b);
         let labels = model::targets(w.config.task, &b);
         loss_sum += model::host_cross_entropy(&logits, nclass, labels, class_weights);
@@ -567,7 +588,7 @@ pub fn evaluate<B: Backend>(
 }
 
 /// A fresh checkpoint (epoch 0) for a new run.
-pub fn new_run(cfg: TrainConfig, schema: Schema, train: &[Graph]) -> Result<Checkpoint> {
+pub fn new_run(cfg: TrainConfig, schema: Schema, train: &GraphStore) -> Result<Checkpoint> {
     let nclass = nclass_for(cfg.task, &schema);
     let mc = ModelConfig {
         task: cfg.task,
