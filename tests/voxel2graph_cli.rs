@@ -279,11 +279,12 @@ fn files_from_task_split_and_slurm_defaults() {
     );
 }
 
-/// A small MCVoxels-like table: (dataset_id, x, y, z, ener, nhits, segclass) rows.
-fn voxels(path: &Path, rows: &[(i64, i64, i64, i64, f64, i64, i64)], wide: bool) {
-    let col = |f: fn(&(i64, i64, i64, i64, f64, i64, i64)) -> i64| {
-        rows.iter().map(f).collect::<Vec<i64>>()
-    };
+/// One row of a test table: (dataset_id, x, y, z, ener, nhits, segclass).
+type Row = (i64, i64, i64, i64, f64, i64, i64);
+
+/// A small MCVoxels-like table of `rows`.
+fn voxels(path: &Path, rows: &[Row], wide: bool) {
+    let col = |f: fn(&Row) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let (isz, fsz) = if wide { (2, 4) } else { (1, 8) };
     let clouds: Vec<&str> = rows
         .iter()
