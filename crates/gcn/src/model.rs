@@ -5,6 +5,7 @@ use crate::ops::{Backend, BnBatchStats, M, V};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// BatchNorm momentum for the running statistics (PyTorch default).
@@ -326,11 +327,24 @@ pub struct ForwardInfo {
 }
 
 /// Inverted-dropout mask: 0 with probability p, else 1/(1-p).
+///
+/// Draw i uses words 2i and 2i+1 of the generator's stream, exactly as drawing one after the
+/// other would; chunks seek there, so the mask does not depend on the thread count.
 pub fn dropout_mask(rng: &mut ChaCha8Rng, len: usize, p: f64) -> Vec<f32> {
+    const CHUNK: usize = 8192;
     let keep = (1.0 / (1.0 - p)) as f32;
-    (0..len)
-        .map(|_| if rng.gen::<f64>() < p { 0.0 } else { keep })
-        .collect()
+    let base = rng.get_word_pos();
+    let mut out = vec![0f32; len];
+    let start: &ChaCha8Rng = rng;
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, o)| {
+        let mut r = start.clone();
+        r.set_word_pos(base + 2 * (k * CHUNK) as u128);
+        for v in o {
+            *v = if r.gen::<f64>() < p { 0.0 } else { keep };
+        }
+    });
+    rng.set_word_pos(base + 2 * len as u128);
+    out
 }
 
 fn linear<D: Device<f32>, T: Tape<f32, D>>(
@@ -587,5 +601,34 @@ impl Adam {
                 p.data[i] -= step_size * m[i] / denom;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropout_mask_equals_drawing_one_after_the_other() {
+        let mut a = ChaCha8Rng::seed_from_u64(9);
+        a.set_stream(3);
+        let mut b = a.clone();
+        // Odd lengths put chunk starts in the middle of the generator's blocks.
+        for len in [5usize, 20_001, 8192 * 3 + 7] {
+            let m = dropout_mask(&mut a, len, 0.3);
+            let seq: Vec<f32> = (0..len)
+                .map(|_| {
+                    if b.gen::<f64>() < 0.3 {
+                        0.0
+                    } else {
+                        (1.0 / 0.7) as f32
+                    }
+                })
+                .collect();
+            assert_eq!(m, seq);
+            let zeros = m.iter().filter(|&&v| v == 0.0).count() as f64 / len as f64;
+            assert!((zeros - 0.3).abs() < 0.25, "{zeros}");
+        }
+        assert_eq!(a.gen::<u64>(), b.gen::<u64>());
     }
 }

@@ -73,6 +73,31 @@ pub fn set_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Keeps freed memory in the process for reuse instead of returning it to the system.
+///
+/// Every training step allocates and frees the same few megabytes of activations and gradients.
+/// With glibc's defaults the top of the heap is trimmed and large blocks are unmapped after each
+/// step, so the next step faults every page in again: a third of the training time went to page
+/// faults. Blocks below 4 MiB now come from the heap, which is never trimmed; the peak resident
+/// size stays what the largest step needs.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // glibc's mallopt parameters (malloc.h).
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        // SAFETY: mallopt only changes allocator tuning parameters; it is called before any
+        // other thread exists.
+        unsafe {
+            mallopt(M_MMAP_THRESHOLD, 4 << 20);
+            mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        }
+    }
+}
+
 /// Reads a whole stream into memory, with its schema.
 pub fn read_stream(path: &str) -> Result<(Schema, Vec<Graph>)> {
     let mut r = StreamReader::open(path)?;

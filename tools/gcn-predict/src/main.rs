@@ -68,6 +68,7 @@ fn main() {
     nextgnn_stream::run_main(|| {
         let a: Args = nextgnn_stream::parse_args();
         anyhow::ensure!(a.batch > 0, "--batch must be positive");
+        tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let by_name = if a.output.ends_with(".h5") || a.output.ends_with(".hdf5") {
             FormatArg::H5

@@ -130,6 +130,7 @@ fn main() {
             a.betas.len() == 2,
             "--betas takes two values, β1,β2 (e.g. 0.9,0.999)"
         );
+        tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let stop = Arc::new(AtomicBool::new(false));
         for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
