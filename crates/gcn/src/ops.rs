@@ -255,8 +255,36 @@ pub mod cpu {
         out.put_tape(tape)
     }
 
+    /// Rows per partial sum of the per-channel reductions. Partial sums are combined in row
+    /// order, so the result is the same for every thread count.
+    const STAT_ROWS: usize = 128;
+
+    /// Per-channel sums of `term(row, channel)` over `n` rows of width `f`, in fixed chunks.
+    fn channel_sums(n: usize, f: usize, term: impl Fn(usize, usize) -> f64 + Sync) -> Vec<f64> {
+        let parts: Vec<Vec<f64>> = (0..n.div_ceil(STAT_ROWS))
+            .into_par_iter()
+            .with_min_len(2)
+            .map(|c| {
+                let mut acc = vec![0f64; f];
+                for r in c * STAT_ROWS..((c + 1) * STAT_ROWS).min(n) {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a += term(r, j);
+                    }
+                }
+                acc
+            })
+            .collect();
+        let mut total = vec![0f64; f];
+        for p in parts {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        total
+    }
+
     /// Mean of each node range `offsets[g]..offsets[g+1]` (0 for an empty range).
-    pub fn segment_mean<E: Dtype + Float, T: Tape<E, Cpu>>(
+    pub fn segment_mean<E: Dtype + Float + Send + Sync, T: Tape<E, Cpu>>(
         h: M<E, Cpu, T>,
         offsets: &Arc<Vec<usize>>,
     ) -> M<E, Cpu, T> {
@@ -265,44 +293,48 @@ pub mod cpu {
         let g = offsets.len() - 1;
         let hv = to_vec(&h);
         let mut out = vec![E::zero(); g * f];
-        for gi in 0..g {
-            let (lo, hi) = (offsets[gi], offsets[gi + 1]);
-            if hi == lo {
-                continue;
-            }
-            let o = &mut out[gi * f..][..f];
-            for r in lo..hi {
-                for (o, &s) in o.iter_mut().zip(&hv[r * f..][..f]) {
-                    *o += s;
+        out.par_chunks_mut(f.max(1))
+            .with_min_len(4)
+            .enumerate()
+            .for_each(|(gi, o)| {
+                let (lo, hi) = (offsets[gi], offsets[gi + 1]);
+                if hi == lo {
+                    return;
                 }
-            }
-            let inv = E::one() / E::from(hi - lo).unwrap_or_else(E::one);
-            o.iter_mut().for_each(|v| *v *= inv);
-        }
+                for r in lo..hi {
+                    for (o, &s) in o.iter_mut().zip(&hv[r * f..][..f]) {
+                        *o += s;
+                    }
+                }
+                let inv = E::one() / E::from(hi - lo).unwrap_or_else(E::one);
+                o.iter_mut().for_each(|v| *v *= inv);
+            });
         let out = h.device().tensor_from_vec(out, (g, f));
         let (hg, og, offsets) = (h.ghost(), out.ghost(), offsets.clone());
         tape.add_backward_op(move |grads| {
             let go: Vec<E> = grads.get_or_alloc_mut(&og)?.to_vec();
             let gi = grads.get_or_alloc_mut(&hg)?;
-            for g in 0..offsets.len() - 1 {
-                let (lo, hi) = (offsets[g], offsets[g + 1]);
-                if hi == lo {
-                    continue;
-                }
-                let inv = E::one() / E::from(hi - lo).unwrap_or_else(E::one);
-                for r in lo..hi {
-                    for (a, &b) in gi[r * f..][..f].iter_mut().zip(&go[g * f..][..f]) {
+            gi.par_chunks_mut(f.max(1))
+                .with_min_len(ROWS_PER_TASK)
+                .enumerate()
+                .for_each(|(r, a)| {
+                    // The graph of row r: the last range starting at or before it.
+                    let g = offsets.partition_point(|&o| o <= r) - 1;
+                    let inv =
+                        E::one() / E::from(offsets[g + 1] - offsets[g]).unwrap_or_else(E::one);
+                    for (a, &b) in a.iter_mut().zip(&go[g * f..][..f]) {
                         *a += b * inv;
                     }
-                }
-            }
+                });
             Ok(())
         });
         out.put_tape(tape)
     }
 
     /// Training BatchNorm over rows (biased variance), ReLU and an optional dropout mask, fused.
-    pub fn bn_relu_dropout<E: Dtype + Float, T: Tape<E, Cpu>>(
+    ///
+    /// Element-wise work runs in parallel over rows; per-channel sums use [`channel_sums`].
+    pub fn bn_relu_dropout<E: Dtype + Float + Send + Sync, T: Tape<E, Cpu>>(
         x: M<E, Cpu, T>,
         gamma: &V<E, Cpu>,
         beta: &V<E, Cpu>,
@@ -314,21 +346,14 @@ pub mod cpu {
         let xv = to_vec(&x);
         let gv = gamma.as_vec();
         let bv = beta.as_vec();
-        let mut mean = vec![0f64; f];
-        for r in 0..n {
-            for (m, v) in mean.iter_mut().zip(&xv[r * f..][..f]) {
-                *m += v.to_f64().unwrap_or(0.0);
-            }
-        }
         let nn = n.max(1) as f64;
+        let f64_of = |v: E| v.to_f64().unwrap_or(0.0);
+        let mut mean = channel_sums(n, f, |r, c| f64_of(xv[r * f + c]));
         mean.iter_mut().for_each(|m| *m /= nn);
-        let mut var = vec![0f64; f];
-        for r in 0..n {
-            for ((s, v), m) in var.iter_mut().zip(&xv[r * f..][..f]).zip(&mean) {
-                let d = v.to_f64().unwrap_or(0.0) - m;
-                *s += d * d;
-            }
-        }
+        let mut var = channel_sums(n, f, |r, c| {
+            let d = f64_of(xv[r * f + c]) - mean[c];
+            d * d
+        });
         var.iter_mut().for_each(|s| *s /= nn);
         let invstd: Vec<E> = var
             .iter()
@@ -337,16 +362,21 @@ pub mod cpu {
         let meane: Vec<E> = mean.iter().map(|&m| E::from(m).unwrap()).collect();
         let mut xhat = vec![E::zero(); n * f];
         let mut out = vec![E::zero(); n * f];
-        for r in 0..n {
-            for c in 0..f {
-                let i = r * f + c;
-                let xh = (xv[i] - meane[c]) * invstd[c];
-                xhat[i] = xh;
-                let y = gv[c] * xh + bv[c];
-                let keep = mask.as_ref().map_or(E::one(), |m| m[i]);
-                out[i] = if y > E::zero() { y * keep } else { E::zero() };
-            }
-        }
+        let fw = f.max(1);
+        xhat.par_chunks_mut(fw)
+            .zip(out.par_chunks_mut(fw))
+            .with_min_len(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(r, (xh_row, o_row))| {
+                for c in 0..f {
+                    let i = r * f + c;
+                    let xh = (xv[i] - meane[c]) * invstd[c];
+                    xh_row[c] = xh;
+                    let y = gv[c] * xh + bv[c];
+                    let keep = mask.as_ref().map_or(E::one(), |m| m[i]);
+                    o_row[c] = if y > E::zero() { y * keep } else { E::zero() };
+                }
+            });
         let out = x.device().tensor_from_vec(out, (n, f));
         let stats = BnBatchStats {
             mean,
@@ -355,43 +385,40 @@ pub mod cpu {
         };
         let (xg, og, gg, bg) = (x.ghost(), out.ghost(), gamma.clone(), beta.clone());
         tape.add_backward_op(move |grads| {
-            let go: Vec<E> = grads.get_or_alloc_mut(&og)?.to_vec();
+            let mut gy: Vec<E> = grads.get_or_alloc_mut(&og)?.to_vec();
             // Gradient at the BatchNorm output: through the dropout mask and the ReLU.
-            let mut gy = go;
-            for r in 0..n {
-                for c in 0..f {
-                    let i = r * f + c;
-                    let y = gv[c] * xhat[i] + bv[c];
-                    let keep = mask.as_ref().map_or(E::one(), |m| m[i]);
-                    gy[i] = if y > E::zero() {
-                        gy[i] * keep
-                    } else {
-                        E::zero()
-                    };
-                }
-            }
-            let mut dbeta = vec![0f64; f];
-            let mut dgamma = vec![0f64; f];
-            for r in 0..n {
-                for c in 0..f {
-                    let i = r * f + c;
-                    let g = gy[i].to_f64().unwrap_or(0.0);
-                    dbeta[c] += g;
-                    dgamma[c] += g * xhat[i].to_f64().unwrap_or(0.0);
-                }
-            }
+            gy.par_chunks_mut(fw)
+                .with_min_len(ROWS_PER_TASK)
+                .enumerate()
+                .for_each(|(r, row)| {
+                    for (c, g) in row.iter_mut().enumerate() {
+                        let i = r * f + c;
+                        let y = gv[c] * xhat[i] + bv[c];
+                        let keep = mask.as_ref().map_or(E::one(), |m| m[i]);
+                        *g = if y > E::zero() { *g * keep } else { E::zero() };
+                    }
+                });
+            let f64_of = |v: E| v.to_f64().unwrap_or(0.0);
+            let dbeta = channel_sums(n, f, |r, c| f64_of(gy[r * f + c]));
+            let dgamma = channel_sums(n, f, |r, c| {
+                let i = r * f + c;
+                f64_of(gy[i]) * f64_of(xhat[i])
+            });
             let nn = E::from(n.max(1)).unwrap();
             let db: Vec<E> = dbeta.iter().map(|&v| E::from(v).unwrap()).collect();
             let dg: Vec<E> = dgamma.iter().map(|&v| E::from(v).unwrap()).collect();
             {
                 let gx = grads.get_or_alloc_mut(&xg)?;
-                for r in 0..n {
-                    for c in 0..f {
-                        let i = r * f + c;
-                        let k = gv[c] * invstd[c] / nn;
-                        gx[i] += k * (nn * gy[i] - db[c] - xhat[i] * dg[c]);
-                    }
-                }
+                gx.par_chunks_mut(fw)
+                    .with_min_len(ROWS_PER_TASK)
+                    .enumerate()
+                    .for_each(|(r, row)| {
+                        for (c, a) in row.iter_mut().enumerate() {
+                            let i = r * f + c;
+                            let k = gv[c] * invstd[c] / nn;
+                            *a += k * (nn * gy[i] - db[c] - xhat[i] * dg[c]);
+                        }
+                    });
             }
             {
                 let ggam = grads.get_or_alloc_mut(&gg)?;
