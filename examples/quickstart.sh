@@ -4,6 +4,8 @@
 # Usage: ./examples/quickstart.sh [OUTDIR]      (default: ./quickstart-out)
 # Knobs (environment): EVENTS per class (default 4000), EPOCHS (default 20), THREADS (default: all cores).
 set -euo pipefail
+# Nothing here reads a terminal; a closed stdin keeps cargo and rustc from reading stray input.
+exec </dev/null
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${1:-$PWD/quickstart-out}"
 EVENTS="${EVENTS:-4000}"

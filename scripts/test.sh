@@ -3,6 +3,8 @@
 # interop tests, and (with CI set, or NEXTGNN_SLURM_TEST=1) the real single-node SLURM test.
 # Installs missing system packages when run as root; otherwise says what to install.
 set -euo pipefail
+# Nothing here reads a terminal; a closed stdin keeps cargo and rustc from reading stray input.
+exec </dev/null
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_system_deps
