@@ -138,7 +138,8 @@ fn printed_iou(err: &str) -> Vec<f64> {
 fn segmentation_learns_voxel_classes_of_toy_events() {
     // Toy events with the two cloud features (F = 4), as the production graphs have them. With
     // these settings every class ends up with a real overlap; predicting the majority class
-    // (track, ~80% of voxels) everywhere gives IoU 0, ~0.8, 0 (mean ~0.27).
+    // (track, ~80% of voxels) everywhere gives IoU 0, ~0.8, 0 (mean ~0.27). At --lr 5e-3 the
+    // validation loss jumps between epochs and the best checkpoint hangs on rounding details.
     let d = tempfile::tempdir().unwrap();
     let mc = d.path().join("mc");
     let mut streams = Vec::new();
@@ -190,7 +191,7 @@ fn segmentation_learns_voxel_classes_of_toy_events() {
             "--batch",
             "16",
             "--lr",
-            "5e-3",
+            "2e-3",
             "--seed",
             "5",
         ],

@@ -374,10 +374,11 @@ pub fn forward<B: Backend, T: Tape<f32, B::Dev>>(
     for i in 0..cfg.nconv {
         let n = h.shape().0;
         let out = cfg.width(i + 1);
-        let z = backend.propagate(h.matmul(dw.m(slot::conv_w(i))), prep);
-        let z = z + dw
-            .v(slot::conv_b(i))
-            .broadcast_like::<_, Axis<0>>(&(n, out));
+        let z = backend.propagate_bias(
+            h.matmul(dw.m(slot::conv_w(i))),
+            &dw.v(slot::conv_b(i)),
+            prep,
+        );
         if want_conv0 && i == 0 {
             info.conv0 = Some(z.retaped::<NoneTape>().as_vec());
         }
@@ -401,14 +402,7 @@ pub fn forward<B: Backend, T: Tape<f32, B::Dev>>(
                     scale.push(s as f32);
                     shift.push((*b as f64 - (*m as f64) * s) as f32);
                 }
-                let dev = backend.dev();
-                let scale = dev
-                    .tensor_from_vec(scale, (out,))
-                    .broadcast_like::<_, Axis<0>>(&(n, out));
-                let shift = dev
-                    .tensor_from_vec(shift, (out,))
-                    .broadcast_like::<_, Axis<0>>(&(n, out));
-                (z * scale + shift).relu()
+                backend.affine_relu(z, scale, shift)
             }
         };
     }

@@ -43,6 +43,34 @@ pub trait Backend {
         h: M<f32, Self::Dev, T>,
         p: &Self::Prep,
     ) -> M<f32, Self::Dev, T>;
+    /// Â·h + bias (the bias added to every row).
+    fn propagate_bias<T: Tape<f32, Self::Dev>>(
+        &self,
+        h: M<f32, Self::Dev, T>,
+        bias: &V<f32, Self::Dev>,
+        p: &Self::Prep,
+    ) -> M<f32, Self::Dev, T> {
+        let z = self.propagate(h, p);
+        let shape = *z.shape();
+        z + bias.clone().broadcast_like::<_, Axis<0>>(&shape)
+    }
+    /// relu(z·scale + shift) per channel: BatchNorm in eval mode, then ReLU.
+    fn affine_relu<T: Tape<f32, Self::Dev>>(
+        &self,
+        z: M<f32, Self::Dev, T>,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    ) -> M<f32, Self::Dev, T> {
+        let shape = *z.shape();
+        let dev = self.dev();
+        let scale = dev
+            .tensor_from_vec(scale, (shape.1,))
+            .broadcast_like::<_, Axis<0>>(&shape);
+        let shift = dev
+            .tensor_from_vec(shift, (shape.1,))
+            .broadcast_like::<_, Axis<0>>(&shape);
+        (z * scale + shift).relu()
+    }
     /// Mean of the node rows of each graph: [N, F] → [G, F].
     fn mean_pool<T: Tape<f32, Self::Dev>>(
         &self,
@@ -87,6 +115,22 @@ impl Backend for CpuFast {
     }
     fn propagate<T: Tape<f32, Cpu>>(&self, h: M<f32, Cpu, T>, p: &CpuPrep) -> M<f32, Cpu, T> {
         cpu::propagate(h, &p.prop)
+    }
+    fn propagate_bias<T: Tape<f32, Cpu>>(
+        &self,
+        h: M<f32, Cpu, T>,
+        bias: &V<f32, Cpu>,
+        p: &CpuPrep,
+    ) -> M<f32, Cpu, T> {
+        cpu::propagate_bias(h, bias, &p.prop)
+    }
+    fn affine_relu<T: Tape<f32, Cpu>>(
+        &self,
+        z: M<f32, Cpu, T>,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    ) -> M<f32, Cpu, T> {
+        cpu::affine_relu(z, Arc::new(scale), Arc::new(shift))
     }
     fn mean_pool<T: Tape<f32, Cpu>>(&self, h: M<f32, Cpu, T>, p: &CpuPrep) -> M<f32, Cpu, T> {
         cpu::segment_mean(h, &p.offsets)
@@ -249,6 +293,88 @@ pub mod cpu {
             spmm_into(&p.bwd, &go, f, &mut tmp);
             for (a, b) in gi.iter_mut().zip(tmp) {
                 *a += b;
+            }
+            Ok(())
+        });
+        out.put_tape(tape)
+    }
+
+    /// Â·h + bias with the backward pass: Âᵀ·grad for h, per-channel sums of grad for the bias.
+    pub fn propagate_bias<E: Dtype + Float + Send + Sync, T: Tape<E, Cpu>>(
+        h: M<E, Cpu, T>,
+        bias: &V<E, Cpu>,
+        p: &Arc<Propagation>,
+    ) -> M<E, Cpu, T> {
+        let (h, mut tape) = h.split_tape();
+        let (n, f) = *h.shape();
+        assert_eq!(
+            n, p.fwd.cols,
+            "propagation matrix does not match the node count"
+        );
+        assert_eq!(bias.shape().0, f, "bias does not match the channel count");
+        let hv = to_vec(&h);
+        let bv = bias.as_vec();
+        let mut out = vec![E::zero(); p.fwd.rows * f];
+        spmm_into(&p.fwd, &hv, f, &mut out);
+        out.par_chunks_mut(f.max(1))
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|row| {
+                for (o, &b) in row.iter_mut().zip(&bv) {
+                    *o = *o + b;
+                }
+            });
+        let rows = p.fwd.rows;
+        let out = h.device().tensor_from_vec(out, (rows, f));
+        let (hg, og, bg, p) = (h.ghost(), out.ghost(), bias.clone(), p.clone());
+        tape.add_backward_op(move |grads| {
+            let go: Vec<E> = grads.get_or_alloc_mut(&og)?.to_vec();
+            {
+                let gi = grads.get_or_alloc_mut(&hg)?;
+                let mut tmp = vec![E::zero(); gi.len()];
+                spmm_into(&p.bwd, &go, f, &mut tmp);
+                gi.par_iter_mut()
+                    .zip(tmp.par_iter())
+                    .with_min_len(ROWS_PER_TASK * 16)
+                    .for_each(|(a, &b)| *a += b);
+            }
+            let db = channel_sums(rows, f, |r, c| go[r * f + c].to_f64().unwrap_or(0.0));
+            let gb = grads.get_or_alloc_mut(&bg)?;
+            for (a, b) in gb.iter_mut().zip(db) {
+                *a += E::from(b).unwrap();
+            }
+            Ok(())
+        });
+        out.put_tape(tape)
+    }
+
+    /// relu(z·scale + shift) per channel (eval-mode BatchNorm and ReLU), parallel over rows.
+    pub fn affine_relu<E: Dtype + Float + Send + Sync, T: Tape<E, Cpu>>(
+        z: M<E, Cpu, T>,
+        scale: Arc<Vec<E>>,
+        shift: Arc<Vec<E>>,
+    ) -> M<E, Cpu, T> {
+        let (z, mut tape) = z.split_tape();
+        let (n, f) = *z.shape();
+        let mut out = to_vec(&z);
+        out.par_chunks_mut(f.max(1))
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|row| {
+                for ((v, &s), &t) in row.iter_mut().zip(scale.iter()).zip(shift.iter()) {
+                    let y = *v * s + t;
+                    *v = if y > E::zero() { y } else { E::zero() };
+                }
+            });
+        let out = z.device().tensor_from_vec(out, (n, f));
+        let (zg, og) = (z.ghost(), out.ghost());
+        let outv = out.clone();
+        tape.add_backward_op(move |grads| {
+            let y = outv.as_vec();
+            let go: Vec<E> = grads.get_or_alloc_mut(&og)?.to_vec();
+            let gz = grads.get_or_alloc_mut(&zg)?;
+            for (i, a) in gz.iter_mut().enumerate() {
+                if y[i] > E::zero() {
+                    *a += go[i] * scale[i % f.max(1)];
+                }
             }
             Ok(())
         });
