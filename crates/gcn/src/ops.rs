@@ -320,7 +320,7 @@ pub mod cpu {
             .with_min_len(ROWS_PER_TASK)
             .for_each(|row| {
                 for (o, &b) in row.iter_mut().zip(&bv) {
-                    *o = *o + b;
+                    *o += b;
                 }
             });
         let rows = p.fwd.rows;
