@@ -170,6 +170,8 @@ pub fn train_command(
     train::check_schema(task, &vschema, &a.valid)?;
     let train_graphs = read_store(&mut train_reader, task, nclass, &a.train).context("--train")?;
     let valid_graphs = read_store(&mut valid_reader, task, nclass, &a.valid).context("--valid")?;
+    // The readers' buffers (a megabyte each) are not needed during training.
+    drop((train_reader, valid_reader));
     let ck = match (resumed, &a.resume) {
         (Some(mut ck), Some(p)) => {
             ensure!(
