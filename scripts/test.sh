@@ -16,6 +16,9 @@ if [ -n "${CI:-}" ] && [ ! -f ../shared/golden/README.md ] && [ -z "${NEXTGNN_GO
     exit 1
 fi
 
+# Cargo caches its rustc probes here; a failed probe once cached breaks every later command.
+rm -f target/.rustc_info.json
+
 step "build (debug)"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 
