@@ -8,6 +8,12 @@
 NEXTGNN_APT_PACKAGES=(libhdf5-dev pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev)
 
 ensure_system_deps() {
+    # A /dev/null that has become a regular file (something renamed a file over it) feeds stray
+    # bytes to every program reading it: rustc then fails to compile "-". Restore the device.
+    if [ ! -c /dev/null ] && [ "$(id -u)" -eq 0 ]; then
+        echo "nextgnn: /dev/null is not a device; recreating it" >&2
+        rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+    fi
     local missing=()
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     if command -v pkg-config >/dev/null 2>&1; then

@@ -293,6 +293,10 @@ fn write_predictions(p: &Predictions, output: &str, format: Format) -> Result<()
                 "--format h5 needs a file name (-o FILE.h5), not stdout"
             );
             let dest = Path::new(output);
+            ensure!(
+                !nextgnn_stream::output::is_special(dest),
+                "{output}: not a regular file; HDF5 output needs a file name"
+            );
             let tmp = nextgnn_stream::output::temp_sibling(dest)?;
             let r = predict::write_h5(p, &tmp).and_then(|_| {
                 std::fs::rename(&tmp, dest)

@@ -501,3 +501,36 @@ fn mutated_streams_never_panic() {
     // Both outcomes occur, so the loop exercises decoding past the header as well as failures.
     assert!(ok > 100 && failed > 100, "ok {ok} failed {failed}");
 }
+
+#[test]
+fn outputs_to_a_device_or_fifo_are_written_in_place_not_replaced() {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::fs::File::open(reader_path)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    });
+    let mut o = crate::Output::create(fifo.to_str().unwrap()).unwrap();
+    o.write_all(b"through the pipe").unwrap();
+    o.commit().unwrap();
+    assert_eq!(reader.join().unwrap(), "through the pipe");
+    let ty = std::fs::metadata(&fifo).unwrap().file_type();
+    assert!(ty.is_fifo(), "the FIFO itself must survive: {ty:?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+}

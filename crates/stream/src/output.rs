@@ -26,6 +26,19 @@ impl Output {
             });
         }
         let dest = PathBuf::from(path);
+        if is_special(&dest) {
+            // /dev/null, a FIFO, a terminal: renaming a file over it would replace the device
+            // itself, so such outputs are written in place.
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&dest)
+                .with_context(|| format!("{path}: cannot open output"))?;
+            return Ok(Output {
+                writer: BufWriter::with_capacity(1 << 20, Box::new(f)),
+                tmp: None,
+                dest: None,
+            });
+        }
         let tmp = temp_sibling(&dest)?;
         let f = File::create(&tmp).with_context(|| {
             format!("{path}: cannot create output (is the directory there and writable?)")
@@ -70,6 +83,11 @@ impl Drop for Output {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// Whether `dest` exists and is not a regular file (a device such as /dev/null, a FIFO, ...).
+pub fn is_special(dest: &Path) -> bool {
+    std::fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// The hidden temporary name next to `dest` used while it is being written.
