@@ -206,6 +206,27 @@ fn pm(v: f64, err: f64, digits: usize) -> String {
     format!("{v:.digits$} ± {err:.digits$}")
 }
 
+/// One table of working points at fixed targets (rejections or efficiencies).
+fn working_point_table(s: &mut String, title: &str, target: &str, points: &[WorkingPoint]) {
+    let _ = writeln!(s, "{title}");
+    let _ = writeln!(
+        s,
+        "  {:>10}  {:>10}  {:>15}  {:>15}  rejection factor",
+        target, "cut", "εs", "rejection"
+    );
+    for w in points {
+        let _ = writeln!(
+            s,
+            "  {:>9.1}%  {:>10.4}  {:>15}  {:>15}  {}",
+            w.target.unwrap_or(f64::NAN) * 100.0,
+            w.threshold,
+            pm(w.efficiency, w.efficiency_err, 4),
+            pm(w.rejection, w.rejection_err, 4),
+            factor(w)
+        );
+    }
+}
+
 fn factor(w: &WorkingPoint) -> String {
     if w.rejection_factor.is_finite() {
         format!("{:.1} ± {:.1}", w.rejection_factor, w.rejection_factor_err)
@@ -264,40 +285,18 @@ pub fn human_table(report: &Report) -> String {
                     r.fom_min_background.clamp(1, r.background)
                 );
             }
-            let _ = writeln!(s, "signal efficiency at fixed background rejection");
-            let _ = writeln!(
-                s,
-                "  {:>10}  {:>10}  {:>15}  {:>15}  rejection factor",
-                "rejection≥", "cut", "εs", "rejection"
+            working_point_table(
+                &mut s,
+                "signal efficiency at fixed background rejection",
+                "rejection≥",
+                &r.at_rejection,
             );
-            for w in &r.at_rejection {
-                let _ = writeln!(
-                    s,
-                    "  {:>9.1}%  {:>10.4}  {:>15}  {:>15}  {}",
-                    w.target.unwrap_or(f64::NAN) * 100.0,
-                    w.threshold,
-                    pm(w.efficiency, w.efficiency_err, 4),
-                    pm(w.rejection, w.rejection_err, 4),
-                    factor(w)
-                );
-            }
-            let _ = writeln!(s, "background rejection at fixed signal efficiency");
-            let _ = writeln!(
-                s,
-                "  {:>10}  {:>10}  {:>15}  {:>15}  rejection factor",
-                "εs≥", "cut", "εs", "rejection"
+            working_point_table(
+                &mut s,
+                "background rejection at fixed signal efficiency",
+                "εs≥",
+                &r.at_efficiency,
             );
-            for w in &r.at_efficiency {
-                let _ = writeln!(
-                    s,
-                    "  {:>9.1}%  {:>10.4}  {:>15}  {:>15}  {}",
-                    w.target.unwrap_or(f64::NAN) * 100.0,
-                    w.threshold,
-                    pm(w.efficiency, w.efficiency_err, 4),
-                    pm(w.rejection, w.rejection_err, 4),
-                    factor(w)
-                );
-            }
         }
         Report::Segmentation(r) => {
             let m = &r.metrics;
