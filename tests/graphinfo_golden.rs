@@ -2,21 +2,15 @@
 //! JSON views agree with the reference values.
 
 use nextgnn_stream::testing::{
-    golden, golden_graph_files, golden_graphs, graphs_from_json, tool_path,
+    golden, golden_graph_files, golden_graphs, graphs_from_json, tool_path, write_stream_file,
 };
-use nextgnn_stream::{Output, StreamWriter};
 use std::path::Path;
 use std::process::Command;
 
 fn stream_of(dir: &Path, json: &str) -> String {
     let (s, g) = golden_graphs(json);
     let p = dir.join(format!("{json}.gs"));
-    let out = Output::create(p.to_str().unwrap()).unwrap();
-    let mut w = StreamWriter::new(out, s, "test").unwrap();
-    for x in &g {
-        w.write(x).unwrap();
-    }
-    w.finish().unwrap().commit().unwrap();
+    write_stream_file(&p, &s, &g);
     p.to_str().unwrap().to_string()
 }
 

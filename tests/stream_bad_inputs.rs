@@ -1,25 +1,16 @@
 //! The bad inputs listed in docs/FORMAT.md, each run through the built tools: exact one-line
 //! error, exit status 1, no panic, no partial output file.
 
-use nextgnn_stream::testing::{golden, golden_graphs, tool_path};
-use nextgnn_stream::{Graph, Output, Schema, StreamWriter};
+use nextgnn_stream::testing::{golden, golden_graphs, tool_path, write_stream_file};
+use nextgnn_stream::Graph;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output as ProcOutput, Stdio};
 
-fn write_file(path: &Path, schema: &Schema, graphs: &[Graph]) {
-    let out = Output::create(path.to_str().unwrap()).unwrap();
-    let mut w = StreamWriter::new(out, schema.clone(), "test").unwrap();
-    for g in graphs {
-        w.write(g).unwrap();
-    }
-    w.finish().unwrap().commit().unwrap();
-}
-
 fn golden_stream(dir: &Path, json: &str) -> (PathBuf, Vec<u8>) {
     let (s, g) = golden_graphs(json);
     let p = dir.join(format!("{json}.gs"));
-    write_file(&p, &s, &g);
+    write_stream_file(&p, &s, &g);
     let bytes = std::fs::read(&p).unwrap();
     (p, bytes)
 }
@@ -176,7 +167,7 @@ fn edge_index_out_of_range() {
     let small = g.iter().find(|g| g.num_nodes == 12).unwrap().clone();
     let schema = nextgnn_stream::testing::golden_schema("graphs_synthetic_classic_cloud.json");
     let p = dir.path().join("one.gs");
-    write_file(&p, &schema, &[small.clone(), small.clone()]);
+    write_stream_file(&p, &schema, &[small.clone(), small.clone()]);
     let mut bytes = std::fs::read(&p).unwrap();
     let second = frame_offset(&bytes, 1);
     let payload_start = second + 4;
@@ -251,7 +242,7 @@ fn sigpipe_ends_quietly() {
             x
         })
         .collect();
-    write_file(&dir.path().join("many.gs"), &s, &many);
+    write_stream_file(&dir.path().join("many.gs"), &s, &many);
     for args in [
         &["--head", "2000", "many.gs"][..],
         &["--json", "--show", "0", "many.gs"][..],

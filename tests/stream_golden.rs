@@ -1,17 +1,8 @@
 //! Every reference graph survives JSON -> Graph -> stream file -> Graph exactly, and `cat` of streams reads as one.
 
-use nextgnn_stream::testing::{golden_graph_files, golden_graphs, tool_path};
-use nextgnn_stream::{Graph, Output, Schema, StreamReader, StreamWriter};
+use nextgnn_stream::testing::{golden_graph_files, golden_graphs, tool_path, write_stream_file};
+use nextgnn_stream::StreamReader;
 use std::process::Command;
-
-fn write_file(path: &std::path::Path, schema: &Schema, graphs: &[Graph]) {
-    let out = Output::create(path.to_str().unwrap()).unwrap();
-    let mut w = StreamWriter::new(out, schema.clone(), "test").unwrap();
-    for g in graphs {
-        w.write(g).unwrap();
-    }
-    w.finish().unwrap().commit().unwrap();
-}
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|f| f.to_bits()).collect()
@@ -47,7 +38,7 @@ fn golden_graphs_round_trip_exactly() {
             );
         }
         let path = dir.path().join(format!("{name}.gs"));
-        write_file(&path, &schema, &graphs);
+        write_stream_file(&path, &schema, &graphs);
         let mut r = StreamReader::open(path.to_str().unwrap()).unwrap();
         assert_eq!(r.schema(), &schema);
         let back = r.read_all().unwrap();
@@ -75,8 +66,8 @@ fn cat_of_two_streams_reads_as_one() {
         dir.path().join("b.gs"),
         dir.path().join("c.gs"),
     );
-    write_file(&a, &s1, &g1);
-    write_file(&b, &s2, &g2);
+    write_stream_file(&a, &s1, &g1);
+    write_stream_file(&b, &s2, &g2);
     let cat = Command::new("sh")
         .arg("-c")
         .arg(format!(

@@ -1,6 +1,6 @@
 //! Helpers for the project's tests: where the golden reference files live.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The golden reference directory: `$NEXTGNN_GOLDEN`, else `shared/golden` beside the checkout.
 ///
@@ -178,4 +178,14 @@ pub fn golden_graphs(file_name: &str) -> (crate::Schema, Vec<crate::Graph>) {
     let text = std::fs::read_to_string(&p).expect("golden file readable");
     let graphs = graphs_from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     (golden_schema(file_name), graphs)
+}
+
+/// Writes `graphs` as a complete stream file at `path` (provenance "test"), panicking on failure.
+pub fn write_stream_file(path: &Path, schema: &crate::Schema, graphs: &[crate::Graph]) {
+    let out = crate::Output::create(path.to_str().expect("UTF-8 test path")).unwrap();
+    let mut w = crate::StreamWriter::new(out, schema.clone(), "test").unwrap();
+    for g in graphs {
+        w.write(g).unwrap();
+    }
+    w.finish().unwrap().commit().unwrap();
 }
