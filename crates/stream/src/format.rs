@@ -116,7 +116,8 @@ fn width_for_signed<'a>(vals: impl Iterator<Item = &'a i64>) -> u8 {
     }
 }
 
-fn put_unsigned(out: &mut Vec<u8>, vals: impl Iterator<Item = u32>, w: u8) {
+fn put_unsigned(out: &mut Vec<u8>, count: usize, vals: impl Iterator<Item = u32>, w: u8) {
+    out.reserve(count * w as usize);
     for v in vals {
         match w {
             1 => out.push(v as u8),
@@ -127,6 +128,7 @@ fn put_unsigned(out: &mut Vec<u8>, vals: impl Iterator<Item = u32>, w: u8) {
 }
 
 fn put_signed(out: &mut Vec<u8>, vals: &[i64], w: u8) {
+    out.reserve(vals.len() * w as usize);
     for &v in vals {
         match w {
             1 => out.push(v as i8 as u8),
@@ -137,7 +139,8 @@ fn put_signed(out: &mut Vec<u8>, vals: &[i64], w: u8) {
     }
 }
 
-fn put_f32(out: &mut Vec<u8>, vals: impl Iterator<Item = f32>) {
+fn put_f32(out: &mut Vec<u8>, count: usize, vals: impl Iterator<Item = f32>) {
+    out.reserve(count * 4);
     for v in vals {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -200,8 +203,33 @@ fn is_paired(g: &Graph, ne: usize) -> bool {
     })
 }
 
+/// Reusable buffers of [`encode_frame_into`]: a writer keeps one, so that encoding a frame
+/// allocates nothing once the buffers have grown to the largest graph.
+#[derive(Debug, Default)]
+pub struct EncodeScratch {
+    x: Vec<u8>,
+    y: Vec<u8>,
+    coords: Vec<u8>,
+    src: Vec<u8>,
+    dst: Vec<u8>,
+    edge_attr: Vec<u8>,
+    edge_weight: Vec<u8>,
+    payload: Vec<u8>,
+}
+
 /// Encodes one graph as a frame payload (without the length prefix).
 pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
+    let mut s = EncodeScratch::default();
+    encode_frame_into(g, schema, &mut s)?;
+    Ok(s.payload)
+}
+
+/// Encodes one graph as a frame payload into `s`, returning the payload bytes.
+pub fn encode_frame_into<'s>(
+    g: &Graph,
+    schema: &Schema,
+    s: &'s mut EncodeScratch,
+) -> Result<&'s [u8], FrameError> {
     g.validate(schema).map_err(FrameError::Shape)?;
     if g.num_nodes as u64 > MAX_NODES {
         return Err(FrameError::Shape(format!(
@@ -213,6 +241,7 @@ pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
     let paired = is_paired(g, ne);
     let step = if paired { 2 } else { 1 };
     let kept = (0..g.src.len()).step_by(step);
+    let stored = kept.len();
     let iw = width_for_unsigned(g.num_nodes.saturating_sub(1) as u64);
     let yw = if g.y.is_empty() {
         0
@@ -220,25 +249,38 @@ pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
         width_for_signed(g.y.iter())
     };
     let cw = width_for_signed(g.coords.iter());
-    let mut x = Vec::with_capacity(g.x.len() * 4);
-    put_f32(&mut x, g.x.iter().copied());
-    let mut y = Vec::new();
-    put_signed(&mut y, &g.y, yw);
-    let mut coords = Vec::new();
-    put_signed(&mut coords, &g.coords, cw);
-    let mut src = Vec::new();
-    put_unsigned(&mut src, kept.clone().map(|k| g.src[k]), iw);
-    let mut dst = Vec::new();
-    put_unsigned(&mut dst, kept.clone().map(|k| g.dst[k]), iw);
-    let mut ea = Vec::new();
-    put_f32(
-        &mut ea,
-        kept.clone()
-            .flat_map(|k| g.edge_attr[k * ne..(k + 1) * ne].iter().copied()),
-    );
-    let mut ew = Vec::new();
+    for b in [
+        &mut s.x,
+        &mut s.y,
+        &mut s.coords,
+        &mut s.src,
+        &mut s.dst,
+        &mut s.edge_attr,
+        &mut s.edge_weight,
+    ] {
+        b.clear();
+    }
+    put_f32(&mut s.x, g.x.len(), g.x.iter().copied());
+    put_signed(&mut s.y, &g.y, yw);
+    put_signed(&mut s.coords, &g.coords, cw);
+    put_unsigned(&mut s.src, stored, kept.clone().map(|k| g.src[k]), iw);
+    put_unsigned(&mut s.dst, stored, kept.clone().map(|k| g.dst[k]), iw);
+    if paired {
+        put_f32(
+            &mut s.edge_attr,
+            stored * ne,
+            kept.clone()
+                .flat_map(|k| g.edge_attr[k * ne..(k + 1) * ne].iter().copied()),
+        );
+    } else {
+        put_f32(
+            &mut s.edge_attr,
+            g.edge_attr.len(),
+            g.edge_attr.iter().copied(),
+        );
+    }
     if !g.edge_weight.is_empty() {
-        put_f32(&mut ew, kept.map(|k| g.edge_weight[k]));
+        put_f32(&mut s.edge_weight, stored, kept.map(|k| g.edge_weight[k]));
     }
     let mut flags = 0;
     if paired {
@@ -260,24 +302,40 @@ pub fn encode_frame(g: &Graph, schema: &Schema) -> Result<Vec<u8>, FrameError> {
         index_width: iw,
         y_width: yw,
         coord_width: cw,
-        x: &x,
-        y: &y,
-        coords: &coords,
-        src: &src,
-        dst: &dst,
-        edge_attr: &ea,
-        edge_weight: &ew,
+        x: &s.x,
+        y: &s.y,
+        coords: &s.coords,
+        src: &s.src,
+        dst: &s.dst,
+        edge_attr: &s.edge_attr,
+        edge_weight: &s.edge_weight,
     };
-    let out =
-        bincode::encode_to_vec(&frame, config()).map_err(|e| FrameError::Bincode(e.to_string()))?;
-    if out.len() > MAX_FRAME as usize {
+    s.payload.clear();
+    // 64 bytes bound the fixed fields and the seven blob lengths, all varints.
+    s.payload.reserve(
+        64 + [
+            &s.x,
+            &s.y,
+            &s.coords,
+            &s.src,
+            &s.dst,
+            &s.edge_attr,
+            &s.edge_weight,
+        ]
+        .iter()
+        .map(|b| b.len())
+        .sum::<usize>(),
+    );
+    bincode::encode_into_std_write(&frame, &mut s.payload, config())
+        .map_err(|e| FrameError::Bincode(e.to_string()))?;
+    if s.payload.len() > MAX_FRAME as usize {
         return Err(FrameError::Shape(format!(
             "graph needs {} bytes, more than the {} byte frame limit",
-            out.len(),
+            s.payload.len(),
             MAX_FRAME
         )));
     }
-    Ok(out)
+    Ok(&s.payload)
 }
 
 /// Reads the identity fields at the start of a payload without touching its arrays.

@@ -1,8 +1,8 @@
 //! Stream reader and writer used by every tool.
 
 use crate::format::{
-    decode_frame, encode_frame, parse_header_body, peek_ids, read_exact_grow, write_header,
-    FrameIds, MAGIC, MAX_FRAME, MAX_HEADER, VERSION,
+    decode_frame, encode_frame_into, parse_header_body, peek_ids, read_exact_grow, write_header,
+    EncodeScratch, FrameIds, MAGIC, MAX_FRAME, MAX_HEADER, VERSION,
 };
 use crate::graph::{Graph, Schema};
 use std::io::{self, BufReader, Read, Write};
@@ -312,6 +312,7 @@ pub struct StreamWriter<W: Write> {
     schema: Schema,
     graphs: u64,
     bytes: u64,
+    scratch: EncodeScratch,
 }
 
 impl<W: Write> StreamWriter<W> {
@@ -323,6 +324,7 @@ impl<W: Write> StreamWriter<W> {
             schema,
             graphs: 0,
             bytes: 0,
+            scratch: EncodeScratch::default(),
         })
     }
 
@@ -333,13 +335,16 @@ impl<W: Write> StreamWriter<W> {
 
     /// Encodes and writes one graph; a graph that breaks the schema is an `InvalidData` error.
     pub fn write(&mut self, g: &Graph) -> io::Result<()> {
-        let payload = encode_frame(g, &self.schema).map_err(|e| {
-            io::Error::new(
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let done = match encode_frame_into(g, &self.schema, &mut scratch) {
+            Ok(payload) => self.write_payload(payload),
+            Err(e) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("graph fnum {} dataset_id {}: {e}", g.fnum, g.dataset_id),
-            )
-        })?;
-        self.write_payload(&payload)
+            )),
+        };
+        self.scratch = scratch;
+        done
     }
 
     /// Writes a frame as read from another stream with the same schema, without decoding it.
