@@ -3,14 +3,24 @@
 
   bench.py VOXEL2GRAPH_BINARY GOLDEN_DIR [REPS ...]
 
-For the real label file and REPS-times replicated copies (replicate.py), in the kNN template and
-the classic + cloud configurations: voxel2graph on one thread (best of 3 runs, CPU time of the
-whole process, start-up included) and reference_graphs.py (one run, CPU time from reading to the
-last graph, interpreter start and imports excluded). Events/s per core = events / CPU seconds,
-which stays meaningful on a shared, loaded machine. Prints a Markdown table and the ratio.
+Run with a python that has torch, torch_geometric, numpy, pandas, scipy, networkx and tables
+(run.sh uses benches/.venv). For the real label file and REPS-times replicated copies
+(replicate.py), in the kNN template and the classic + cloud configurations:
+- voxel2graph on one thread (best of 3 runs, CPU time of the whole process, start-up and writing
+  its output file included);
+- reference_graphs.py in full mode (`--output`, one run): torch tensors, torch_geometric Data
+  objects and torch.save of the list into the temporary directory, as NEXT_GRAPHS does; CPU time
+  from reading the label file to the .pt file written, interpreter start and imports excluded.
+  The same work as voxel2graph's: label file in, graph file out;
+- reference_graphs.py in arrays-only mode (`--arrays-only`, one run): the same reading and
+  construction with numpy arrays kept in memory, nothing written; CPU time up to the last graph.
+Events/s per core = events / CPU seconds, which stays meaningful on a shared, loaded machine.
+Prints a Markdown table with both reference columns and the ratio of voxel2graph's events/s
+per core to each.
 """
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,19 +52,27 @@ def ours(path, args):
     return events, best
 
 
-def reference(path, args):
-    r = subprocess.run([sys.executable, os.path.join(here, "reference_graphs.py"), *args, path],
+def reference(path, args, mode):
+    r = subprocess.run([sys.executable, os.path.join(here, "reference_graphs.py"), *args, *mode, path],
                        capture_output=True, text=True, check=True)
     f = r.stdout.split()
     return int(f[1]), float(f[7])
 
 
-print("| input | configuration | events | voxel2graph CPU s | ev/s per core | reference CPU s | ev/s per core | ratio |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+full = ["--output", os.path.join(tmp, "reference.pt")]
+arrays = ["--arrays-only"]
+print("| input | configuration | events | voxel2graph CPU s | ev/s per core "
+      "| reference full CPU s | ev/s per core | reference arrays-only CPU s | ev/s per core "
+      "| ratio vs full | ratio vs arrays-only |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for label, path in inputs:
     for name, (oargs, rargs) in configs.items():
         n, t = ours(path, oargs)
-        rn, rt = reference(path, rargs)
-        assert n == rn, (n, rn)
-        print(f"| {label} | {name} | {n} | {t:.4f} | {n / t:,.0f} | {rt:.3f} | {rn / rt:,.1f} | {(n / t) / (rn / rt):,.0f}x |",
-              flush=True)
+        fn, ft = reference(path, rargs, full)
+        an, at = reference(path, rargs, arrays)
+        assert n == fn == an, (n, fn, an)
+        rate = n / t
+        print(f"| {label} | {name} | {n} | {t:.4f} | {rate:,.0f} "
+              f"| {ft:.3f} | {n / ft:,.1f} | {at:.3f} | {n / at:,.1f} "
+              f"| {rate / (n / ft):,.0f}x | {rate / (n / at):,.0f}x |", flush=True)
+shutil.rmtree(tmp)
