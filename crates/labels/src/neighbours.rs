@@ -532,10 +532,25 @@ fn knn_small_body<L: Lanes>(
     out.clear();
     let kk = k.min(n.saturating_sub(1));
     let mut dup = None;
+    // Neighbouring rows see about the same density: the previous row's k-th distance is a good
+    // first guess for this row's. One selection at the guess settles most rows.
+    let mut guess = 3;
     for i in 0..n {
         s.fill_row(i, n);
         s.best.clear();
         if kk > 0 {
+            s.select::<L>(guess + 1, 0);
+            if s.best.len() >= kk {
+                // Everything up to the guess is taken, sorted by (distance, index): the first kk
+                // are exactly the kk nearest under the tie rule.
+                s.best.truncate(kk);
+                if s.best[0].0 == 0 {
+                    first_dup(&mut dup, i, s.best[0].1 as usize);
+                }
+                guess = s.best[kk - 1].0;
+            }
+        }
+        if kk > 0 && s.best.len() < kk {
             // Walk the distinct distances upwards until the k-th neighbour's distance t is
             // reached; below t everything is taken, at t the lowest indices (the tie rule).
             // Starting at 0 counts duplicates (point i itself is i32::MAX) in the first pass.
@@ -554,6 +569,7 @@ fn knn_small_body<L: Lanes>(
                 t = next;
             }
             s.select::<L>(t, kk - below);
+            guess = t;
         }
         for &(d2, j) in &s.best {
             if max_dist == f64::INFINITY || (d2 as f64).sqrt() <= max_dist {
