@@ -116,34 +116,57 @@ fn width_for_signed<'a>(vals: impl Iterator<Item = &'a i64>) -> u8 {
     }
 }
 
-fn put_unsigned(out: &mut Vec<u8>, count: usize, vals: impl Iterator<Item = u32>, w: u8) {
-    out.reserve(count * w as usize);
-    for v in vals {
-        match w {
-            1 => out.push(v as u8),
-            2 => out.extend_from_slice(&(v as u16).to_le_bytes()),
-            _ => out.extend_from_slice(&v.to_le_bytes()),
-        }
+/// Appends `n` values of `W` bytes each, the i-th given by `f` (called for i = 0, 1, ...).
+#[inline(always)]
+fn put_le<const W: usize>(out: &mut Vec<u8>, n: usize, mut f: impl FnMut(usize) -> [u8; W]) {
+    let start = out.len();
+    out.resize(start + n * W, 0);
+    for (i, o) in out[start..].chunks_exact_mut(W).enumerate() {
+        o.copy_from_slice(&f(i));
     }
 }
 
+/// Appends every `step`-th value of `vals` as unsigned integers of `w` bytes, little-endian.
+fn put_unsigned(out: &mut Vec<u8>, vals: &[u32], step: usize, w: u8) {
+    let n = vals.len().div_ceil(step);
+    match w {
+        1 => put_le::<1>(out, n, |i| [vals[i * step] as u8]),
+        2 => put_le::<2>(out, n, |i| (vals[i * step] as u16).to_le_bytes()),
+        _ => put_le::<4>(out, n, |i| vals[i * step].to_le_bytes()),
+    }
+}
+
+/// Appends the values as signed integers of `w` bytes, little-endian (two's complement
+/// truncation: the caller picked a width that holds them).
 fn put_signed(out: &mut Vec<u8>, vals: &[i64], w: u8) {
-    out.reserve(vals.len() * w as usize);
-    for &v in vals {
-        match w {
-            1 => out.push(v as i8 as u8),
-            2 => out.extend_from_slice(&(v as i16).to_le_bytes()),
-            4 => out.extend_from_slice(&(v as i32).to_le_bytes()),
-            _ => out.extend_from_slice(&v.to_le_bytes()),
-        }
+    let n = vals.len();
+    match w {
+        1 => put_le::<1>(out, n, |i| [vals[i] as u8]),
+        2 => put_le::<2>(out, n, |i| (vals[i] as i16).to_le_bytes()),
+        4 => put_le::<4>(out, n, |i| (vals[i] as i32).to_le_bytes()),
+        _ => put_le::<8>(out, n, |i| vals[i].to_le_bytes()),
     }
 }
 
-fn put_f32(out: &mut Vec<u8>, count: usize, vals: impl Iterator<Item = f32>) {
-    out.reserve(count * 4);
-    for v in vals {
-        out.extend_from_slice(&v.to_le_bytes());
+/// Appends rows of `width` f32 values, taking every `step`-th row of `vals`, little-endian.
+fn put_f32(out: &mut Vec<u8>, vals: &[f32], width: usize, step: usize) {
+    if width == 0 {
+        return;
     }
+    if step == 1 {
+        return put_le::<4>(out, vals.len(), |i| vals[i].to_le_bytes());
+    }
+    let rows = (vals.len() / width).div_ceil(step);
+    let (mut row, mut col) = (0, 0);
+    put_le::<4>(out, rows * width, |_| {
+        let v = vals[row * step * width + col];
+        col += 1;
+        if col == width {
+            col = 0;
+            row += 1;
+        }
+        v.to_le_bytes()
+    });
 }
 
 fn get_unsigned(b: &[u8], w: u8) -> Vec<u32> {
@@ -240,8 +263,6 @@ pub fn encode_frame_into<'s>(
     let ne = schema.edge_features.len();
     let paired = is_paired(g, ne);
     let step = if paired { 2 } else { 1 };
-    let kept = (0..g.src.len()).step_by(step);
-    let stored = kept.len();
     let iw = width_for_unsigned(g.num_nodes.saturating_sub(1) as u64);
     let yw = if g.y.is_empty() {
         0
@@ -260,28 +281,13 @@ pub fn encode_frame_into<'s>(
     ] {
         b.clear();
     }
-    put_f32(&mut s.x, g.x.len(), g.x.iter().copied());
+    put_f32(&mut s.x, &g.x, 1, 1);
     put_signed(&mut s.y, &g.y, yw);
     put_signed(&mut s.coords, &g.coords, cw);
-    put_unsigned(&mut s.src, stored, kept.clone().map(|k| g.src[k]), iw);
-    put_unsigned(&mut s.dst, stored, kept.clone().map(|k| g.dst[k]), iw);
-    if paired {
-        put_f32(
-            &mut s.edge_attr,
-            stored * ne,
-            kept.clone()
-                .flat_map(|k| g.edge_attr[k * ne..(k + 1) * ne].iter().copied()),
-        );
-    } else {
-        put_f32(
-            &mut s.edge_attr,
-            g.edge_attr.len(),
-            g.edge_attr.iter().copied(),
-        );
-    }
-    if !g.edge_weight.is_empty() {
-        put_f32(&mut s.edge_weight, stored, kept.map(|k| g.edge_weight[k]));
-    }
+    put_unsigned(&mut s.src, &g.src, step, iw);
+    put_unsigned(&mut s.dst, &g.dst, step, iw);
+    put_f32(&mut s.edge_attr, &g.edge_attr, ne, step);
+    put_f32(&mut s.edge_weight, &g.edge_weight, 1, step);
     let mut flags = 0;
     if paired {
         flags |= FLAG_PAIRED;

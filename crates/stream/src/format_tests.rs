@@ -327,17 +327,13 @@ fn frame_of<'a>(g: &Graph, bufs: &'a [Vec<u8>; 7]) -> FrameV1<'a> {
 
 fn buffers(g: &Graph) -> [Vec<u8>; 7] {
     let mut b: [Vec<u8>; 7] = Default::default();
-    put_f32(&mut b[0], g.x.len(), g.x.iter().copied());
+    put_f32(&mut b[0], &g.x, 1, 1);
     put_signed(&mut b[1], &g.y, 1);
     put_signed(&mut b[2], &g.coords, 8);
-    put_unsigned(&mut b[3], g.src.len(), g.src.iter().copied(), 1);
-    put_unsigned(&mut b[4], g.dst.len(), g.dst.iter().copied(), 1);
-    put_f32(&mut b[5], g.edge_attr.len(), g.edge_attr.iter().copied());
-    put_f32(
-        &mut b[6],
-        g.edge_weight.len(),
-        g.edge_weight.iter().copied(),
-    );
+    put_unsigned(&mut b[3], &g.src, 1, 1);
+    put_unsigned(&mut b[4], &g.dst, 1, 1);
+    put_f32(&mut b[5], &g.edge_attr, 1, 1);
+    put_f32(&mut b[6], &g.edge_weight, 1, 1);
     b
 }
 
