@@ -273,8 +273,9 @@ pub struct Scratch {
     y: Vec<i32>,
     z: Vec<i32>,
     row: Vec<i32>,
-    best: Vec<(i32, u32)>,
-    tie: Vec<(i32, u32)>,
+    /// Selected entries as keys `squared distance << 32 | index`: sorting them orders by
+    /// (squared distance, index), the tie rule.
+    best: Vec<u64>,
 }
 
 impl Scratch {
@@ -328,38 +329,28 @@ impl Scratch {
         }
     }
 
-    /// Sets `best` to every entry of the row below `t`, sorted by (squared distance, index),
-    /// followed by the first `ties` entries equal to `t` in index order.
+    /// Sets `best` to every entry of the row at most `t`, sorted by (squared distance, index).
     #[inline(always)]
-    fn select<L: Lanes>(&mut self, t: i32, ties: usize) {
+    fn select<L: Lanes>(&mut self, t: i32) {
         self.best.clear();
-        self.tie.clear();
         for (c, ch) in self.row.chunks_exact(LANES).enumerate() {
             // One compare and a mask per lane group; only the lanes that pass are visited.
             let mut mask = L::le_mask(ch, t);
             while mask != 0 {
-                let j = c * LANES + mask.trailing_zeros() as usize;
+                let l = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                let d = self.row[j];
-                if d < t {
-                    self.best.push((d, j as u32));
-                } else if self.tie.len() < ties {
-                    self.tie.push((d, j as u32));
-                }
+                self.best
+                    .push(((ch[l] as u64) << 32) | (c * LANES + l) as u64);
             }
         }
-        // Collected in index order: a stable insertion sort by distance gives (distance, index).
-        for k in 1..self.best.len() {
-            let item = self.best[k];
-            let mut p = k;
-            while p > 0 && self.best[p - 1].0 > item.0 {
-                self.best[p] = self.best[p - 1];
-                p -= 1;
-            }
-            self.best[p] = item;
-        }
-        self.best.extend_from_slice(&self.tie);
+        self.best.sort_unstable();
     }
+}
+
+/// Squared distance and index of a selected entry.
+#[inline(always)]
+fn unkey(key: u64) -> (i32, u32) {
+    ((key >> 32) as i32, key as u32)
 }
 
 /// Lane-group primitives of the all-pairs scans, portable or with AVX2 intrinsics.
@@ -400,19 +391,6 @@ impl Lanes for Avx2 {
             !(_mm256_movemask_ps(_mm256_castsi256_ps(gt)) as u32) & 0xff
         }
     }
-}
-
-/// How many lanes equal `t`, and the smallest lane above `t` (i32::MAX if none); one
-/// branch-free pass that vectorises.
-#[inline(always)]
-fn level(row: &[i32], t: i32) -> (usize, i32) {
-    let mut eq = 0i32;
-    let mut next = i32::MAX;
-    for &d in row {
-        eq += (d == t) as i32;
-        next = next.min(if d > t { d } else { i32::MAX });
-    }
-    (eq as usize, next)
 }
 
 /// The earlier of two duplicate pairs: the one whose later row comes first (as [`grid`] finds).
@@ -477,8 +455,8 @@ fn classic_small_body<L: Lanes>(
             let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
             first_dup(&mut dup, i, j);
         }
-        s.select::<L>(3, usize::MAX);
-        for &(d, j) in &s.best {
+        s.select::<L>(3);
+        for (d, j) in s.best.iter().map(|&key| unkey(key)) {
             out.nbr.push(j);
             out.d2.push(d as i64);
         }
@@ -534,44 +512,30 @@ fn knn_small_body<L: Lanes>(
     let mut dup = None;
     // Neighbouring rows see about the same density: the previous row's k-th distance is a good
     // first guess for this row's. One selection at the guess settles most rows.
-    let mut guess = 3;
+    let mut guess: i32 = 3;
     for i in 0..n {
         s.fill_row(i, n);
         s.best.clear();
         if kk > 0 {
-            s.select::<L>(guess + 1, 0);
-            if s.best.len() >= kk {
-                // Everything up to the guess is taken, sorted by (distance, index): the first kk
-                // are exactly the kk nearest under the tie rule.
-                s.best.truncate(kk);
-                if s.best[0].0 == 0 {
-                    first_dup(&mut dup, i, s.best[0].1 as usize);
-                }
-                guess = s.best[kk - 1].0;
-            }
-        }
-        if kk > 0 && s.best.len() < kk {
-            // Walk the distinct distances upwards until the k-th neighbour's distance t is
-            // reached; below t everything is taken, at t the lowest indices (the tie rule).
-            // Starting at 0 counts duplicates (point i itself is i32::MAX) in the first pass.
-            let mut below = 0;
-            let mut t = 0;
+            // Everything up to the guess is taken, sorted by (distance, index); with at least
+            // kk of them, the first kk are exactly the kk nearest under the tie rule. Too few:
+            // the guess grows until enough are in (every point has a distance below i32::MAX).
+            let mut t = guess;
             loop {
-                let (eq, next) = level(&s.row, t);
-                if t == 0 && eq > 0 {
-                    let j = s.row.iter().position(|&d| d == 0).unwrap_or(i);
-                    first_dup(&mut dup, i, j);
-                }
-                if below + eq >= kk || next == i32::MAX {
+                s.select::<L>(t);
+                if s.best.len() >= kk || t >= i32::MAX - 1 {
                     break;
                 }
-                below += eq;
-                t = next;
+                t = t.saturating_mul(2).saturating_add(2).min(i32::MAX - 1);
             }
-            s.select::<L>(t, kk - below);
-            guess = t;
+            s.best.truncate(kk);
+            let (d0, j0) = unkey(s.best[0]);
+            if d0 == 0 {
+                first_dup(&mut dup, i, j0 as usize);
+            }
+            guess = unkey(s.best[kk - 1]).0;
         }
-        for &(d2, j) in &s.best {
+        for (d2, j) in s.best.iter().map(|&key| unkey(key)) {
             if max_dist == f64::INFINITY || (d2 as f64).sqrt() <= max_dist {
                 out.nbr.push(j);
                 out.d2.push(d2 as i64);
