@@ -769,3 +769,58 @@ fn delaunay_edges_equal_scipy_and_degenerate_events_follow_the_rules() {
         }
     }
 }
+
+#[test]
+fn late_disorder_rewinds_the_output_to_the_file_start() {
+    // voxel2graph bets that a table is ordered by id and reads it in one pass; the second file
+    // here breaks the order only after its first batch of graphs was written (8192 rows), so
+    // the output must go back to that file's start and redo it grouped by id. The result must
+    // equal what the grouped path alone gives (stdout cannot go back, so it always groups).
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("v_label_1_first.h5");
+    voxels(&first, ROWS, false);
+    let late = dir.path().join("v_label_2_late.h5");
+    let mut rows: Vec<Row> = (0..3000)
+        .flat_map(|id| {
+            let e = 0.1 + (id % 7) as f64;
+            [
+                (id, 1, 1, 1, e, 1, 2),
+                (id, 2, 1, 1, 2.0 * e, 2, 2),
+                (id, 2, 2, 1, 0.5, 1, 3),
+            ]
+        })
+        .collect();
+    rows.push((5, 3, 2, 1, 0.75, 1, 1));
+    voxels(&late, &rows, true);
+    let out = dir.path().join("both.gs");
+    let e = ok(&v2g(&[
+        "--edges",
+        "classic",
+        s(&first),
+        s(&late),
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(e.matches("not ordered by dataset_id").count(), 1, "{e}");
+    assert!(
+        e.contains("2 files, 9007 voxels, 3002 events read, 3002 graphs written"),
+        "{e}"
+    );
+    let piped = v2g(&["--edges", "classic", s(&first), s(&late), "-o", "-"]);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    let from_pipe = StreamReader::new(&piped.stdout[..], "-")
+        .unwrap()
+        .read_all()
+        .unwrap();
+    let (_, from_file) = read(&out);
+    assert_eq!(from_file, from_pipe);
+    assert_eq!(from_file.len(), 3002);
+    let ids: Vec<(i64, i64)> = from_file.iter().map(|g| (g.fnum, g.dataset_id)).collect();
+    assert_eq!(ids[..3], [(1, 0), (1, 3), (2, 0)]);
+    assert_eq!(ids[3001], (2, 2999));
+    // Event 5 gathers its late fourth row, last, as in the table.
+    let five = &from_file[2 + 5];
+    assert_eq!((five.dataset_id, five.num_nodes), (5, 4));
+    assert_eq!(five.coords[9..], [3, 2, 1]);
+    assert_eq!(five.y, [1, 1, 2, 0]);
+}

@@ -6,6 +6,7 @@
 //! same plus encoding each graph as a stream frame (nothing written).
 
 use nextgnn_labels::{convert, schema, EdgeMode, Options};
+use nextgnn_stream::Graph;
 
 /// Process CPU seconds (user + system) from /proc, so that a loaded machine does not matter.
 fn cpu() -> f64 {
@@ -36,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     for round in 0..3 {
         let t = cpu();
         let mut edges = 0usize;
-        let s = convert(&opts, &pb, |g| {
+        let s = convert(&opts, &pb, &mut |g: &Graph| {
             edges += g.src.len();
             Ok(())
         })?;
@@ -44,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         let sch = schema(&opts);
         let t = cpu();
         let mut bytes = 0usize;
-        convert(&opts, &pb, |g| {
+        convert(&opts, &pb, &mut |g: &Graph| {
             bytes += nextgnn_stream::format::encode_frame(g, &sch)?.len();
             Ok(())
         })?;

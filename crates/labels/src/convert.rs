@@ -171,6 +171,7 @@ pub fn task_share(files: Vec<PathBuf>, task: usize, tasks: usize) -> Result<Vec<
 /// The columns one event needs, as fields of the rows read with [`Plan::layout`].
 struct Plan {
     layout: Layout,
+    id: Field,
     coords: Vec<Field>,
     features: Vec<Field>,
     label: Option<(Field, String)>,
@@ -207,6 +208,7 @@ impl Plan {
             }
         };
         integer(&opts.id, "event id")?;
+        let id = idx(&opts.id);
         let coords = opts
             .coords
             .iter()
@@ -259,6 +261,7 @@ impl Plan {
         let layout = table.layout(&refs)?;
         let f = |k: usize| layout.fields[k];
         Ok(Plan {
+            id: f(id),
             coords: coords.into_iter().map(f).collect(),
             features: features.into_iter().map(f).collect(),
             label: label.map(|k| (f(k), names[k].clone())),
@@ -482,14 +485,247 @@ fn check_options(opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Converts every input, writing graphs through `write` in (file, dataset_id) order.
+/// Where converted graphs go.
+pub trait Sink {
+    /// Writes one graph.
+    fn write(&mut self, g: &Graph) -> Result<()>;
+
+    /// A point to go back to, or None when the output cannot go back. With a mark, an input is
+    /// read in one pass, betting that its table is ordered by event id (as label files are); if
+    /// it is not, the output goes back to the mark and the input is read again, grouped by id.
+    fn mark(&mut self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    /// Drops everything written since [`Sink::mark`] returned `mark`.
+    fn rewind(&mut self, mark: u64) -> Result<()> {
+        bail!("this output cannot go back to byte {mark}")
+    }
+}
+
+impl<F: FnMut(&Graph) -> Result<()>> Sink for F {
+    fn write(&mut self, g: &Graph) -> Result<()> {
+        self(g)
+    }
+}
+
+/// One input being converted.
+struct Input<'a> {
+    opts: &'a Options,
+    name: String,
+    fnum: i64,
+    table: Table,
+    plan: Plan,
+    cfg: BuildConfig,
+    /// Written graphs handed back to the builders, whose buffers are reused.
+    pool: Mutex<Vec<Graph>>,
+}
+
+/// An event of a block of rows: its id, its rows `lo..lo + rows` in the block, and the table
+/// row runs those came from.
+struct EventAt<'r> {
+    id: i64,
+    lo: usize,
+    rows: usize,
+    runs: &'r [(usize, usize)],
+}
+
+impl Input<'_> {
+    /// Builds the events of `block` in parallel and writes their graphs in order.
+    fn build_and_write(
+        &self,
+        block: &Rows,
+        events: &[EventAt],
+        sink: &mut impl Sink,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let outcomes: Vec<Result<Outcome>> = events
+            .par_iter()
+            .map_init(Event::default, |ev, e| {
+                self.plan
+                    .fill(ev, block, e.id, (e.lo, e.lo + e.rows), e.runs)?;
+                let spare = self.pool.lock().ok().and_then(|mut p| p.pop());
+                build_graph_reusing(ev, &self.cfg, self.fnum, spare.unwrap_or_default())
+            })
+            .collect();
+        for (e, out) in events.iter().zip(outcomes) {
+            let out = out.with_context(|| {
+                format!(
+                    "{}: table {}, event {} {}",
+                    self.name,
+                    self.table.path(),
+                    self.opts.id,
+                    e.id
+                )
+            })?;
+            summary.events += 1;
+            summary.voxels += e.rows as u64;
+            match out {
+                Outcome::Graph(g) => {
+                    sink.write(&g)?;
+                    summary.written += 1;
+                    // Written graphs go back to the builders: their buffers are reused
+                    // instead of being freed here and allocated again on another thread.
+                    if let Ok(mut p) = self.pool.lock() {
+                        if p.len() < POOL_MAX {
+                            p.push(g);
+                        }
+                    }
+                }
+                Outcome::Skipped(r) => *summary.skipped.entry(r).or_insert(0) += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass over the table in batches of whole events, for a table ordered by id; returns
+    /// false, having written part of the graphs, as soon as an id is not above the one before.
+    fn convert_ordered(
+        &self,
+        progress: &indicatif::ProgressBar,
+        sink: &mut impl Sink,
+        summary: &mut Summary,
+    ) -> Result<bool> {
+        let n = self.table.nrows();
+        let mut block = Rows::default();
+        let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+        let mut table_runs: Vec<[(usize, usize); 1]> = Vec::new();
+        let mut last: Option<i64> = None;
+        let mut start = 0;
+        while start < n {
+            let mut count = self.opts.batch_rows.max(1).min(n - start);
+            loop {
+                self.table
+                    .read_rows(&self.plan.layout, start, count, &mut block)?;
+                runs.clear();
+                self.plan
+                    .id
+                    .each_i64(&block, 0, count, |i, v| match runs.last_mut() {
+                        Some((id, _, len)) if *id == v => *len += 1,
+                        _ => runs.push((v, i, 1)),
+                    });
+                // The last event may go on after the block: unless the table ends here, it is
+                // read again at the start of the next block. One event filling the whole
+                // block: read more rows.
+                if runs.len() == 1 && start + count < n {
+                    count = (2 * count).min(n - start);
+                    continue;
+                }
+                break;
+            }
+            let mut prev = last;
+            for &(id, _, _) in &runs {
+                if prev.is_some_and(|p| id <= p) {
+                    return Ok(false);
+                }
+                prev = Some(id);
+            }
+            let whole = if start + count < n {
+                runs.len() - 1
+            } else {
+                runs.len()
+            };
+            table_runs.clear();
+            table_runs.extend(
+                runs[..whole]
+                    .iter()
+                    .map(|&(_, lo, len)| [(start + lo, len)]),
+            );
+            let events: Vec<EventAt> = runs[..whole]
+                .iter()
+                .zip(&table_runs)
+                .map(|(&(id, lo, rows), r)| EventAt {
+                    id,
+                    lo,
+                    rows,
+                    runs: r,
+                })
+                .collect();
+            self.build_and_write(&block, &events, sink, summary)?;
+            let rows: usize = events.iter().map(|e| e.rows).sum();
+            progress.inc(rows as u64);
+            last = Some(runs[whole - 1].0);
+            start += rows;
+        }
+        Ok(true)
+    }
+
+    /// Groups the rows by id first (an id pass), then reads each batch of events by its row
+    /// runs: any table order works, and events come out by ascending id.
+    fn convert_grouped(
+        &self,
+        progress: &indicatif::ProgressBar,
+        sink: &mut impl Sink,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let opts = self.opts;
+        let (spans, ordered) = group_rows(&self.table, &opts.id, opts.batch_rows.max(1) * 8)?;
+        if !ordered {
+            let w = format!(
+                "warning: {}: table {} is not ordered by {}; events are gathered row run by row run (slower)",
+                self.name,
+                self.table.path(),
+                opts.id
+            );
+            eprintln!("{w}");
+            summary.warnings.push(w);
+        }
+        let mut block = Rows::default();
+        let mut part = Rows::default();
+        let mut first = 0;
+        while first < spans.len() {
+            let mut last = first;
+            let mut rows = spans[first].rows;
+            while last + 1 < spans.len() && rows + spans[last + 1].rows <= opts.batch_rows {
+                last += 1;
+                rows += spans[last].rows;
+            }
+            let batch = &spans[first..=last];
+            if ordered {
+                self.table
+                    .read_rows(&self.plan.layout, batch[0].runs[0].0, rows, &mut block)?;
+            } else {
+                block.buf.clear();
+                for s in batch {
+                    for &(st, len) in &s.runs {
+                        self.table
+                            .read_rows(&self.plan.layout, st, len, &mut part)?;
+                        block.buf.extend_from_slice(part.bytes());
+                    }
+                }
+                block.row = self.plan.layout.row;
+                block.count = rows;
+            }
+            let mut at = 0;
+            let events: Vec<EventAt> = batch
+                .iter()
+                .map(|s| {
+                    let e = EventAt {
+                        id: s.id,
+                        lo: at,
+                        rows: s.rows,
+                        runs: &s.runs,
+                    };
+                    at += s.rows;
+                    e
+                })
+                .collect();
+            self.build_and_write(&block, &events, sink, summary)?;
+            progress.inc(rows as u64);
+            first = last + 1;
+        }
+        Ok(())
+    }
+}
+
+/// Converts every input, writing graphs to `sink` in (file, dataset_id) order.
 ///
 /// Graphs are built in parallel (rayon) per batch of events; the order never depends on the
-/// number of threads. `progress` is advanced by events.
+/// number of threads. `progress` is advanced by rows (voxels).
 pub fn convert(
     opts: &Options,
     progress: &indicatif::ProgressBar,
-    mut write: impl FnMut(&Graph) -> Result<()>,
+    sink: &mut impl Sink,
 ) -> Result<Summary> {
     check_options(opts)?;
     let mut summary = Summary::default();
@@ -506,81 +742,26 @@ pub fn convert(
             summary.warnings.push(w);
             continue;
         }
-        let (spans, ordered) = group_rows(&table, &opts.id, opts.batch_rows.max(1) * 8)?;
-        if !ordered {
-            let w = format!(
-                "warning: {name}: table {} is not ordered by {}; events are gathered row run by row run (slower)",
-                table.path(),
-                opts.id
-            );
-            eprintln!("{w}");
-            summary.warnings.push(w);
+        progress.inc_length(table.nrows() as u64);
+        let input = Input {
+            opts,
+            name,
+            fnum,
+            table,
+            plan,
+            cfg,
+            pool: Mutex::new(Vec::new()),
+        };
+        if let Some(mark) = sink.mark()? {
+            let (before, at) = (summary.clone(), progress.position());
+            if input.convert_ordered(progress, sink, &mut summary)? {
+                continue;
+            }
+            sink.rewind(mark)?;
+            summary = before;
+            progress.set_position(at);
         }
-        progress.inc_length(spans.len() as u64);
-        let mut block = Rows::default();
-        let mut part = Rows::default();
-        let pool: Mutex<Vec<Graph>> = Mutex::new(Vec::new());
-        let mut first = 0;
-        while first < spans.len() {
-            let mut last = first;
-            let mut rows = spans[first].rows;
-            while last + 1 < spans.len() && rows + spans[last + 1].rows <= opts.batch_rows {
-                last += 1;
-                rows += spans[last].rows;
-            }
-            let batch = &spans[first..=last];
-            if ordered {
-                table.read_rows(&plan.layout, batch[0].runs[0].0, rows, &mut block)?;
-            } else {
-                block.buf.clear();
-                for s in batch {
-                    for &(st, len) in &s.runs {
-                        table.read_rows(&plan.layout, st, len, &mut part)?;
-                        block.buf.extend_from_slice(part.bytes());
-                    }
-                }
-                block.row = plan.layout.row;
-                block.count = rows;
-            }
-            let mut offsets = Vec::with_capacity(batch.len());
-            let mut at = 0;
-            for s in batch {
-                offsets.push(at);
-                at += s.rows;
-            }
-            let outcomes: Vec<Result<Outcome>> = batch
-                .par_iter()
-                .zip(offsets.par_iter())
-                .map_init(Event::default, |ev, (s, &lo)| {
-                    plan.fill(ev, &block, s.id, (lo, lo + s.rows), &s.runs)?;
-                    let spare = pool.lock().ok().and_then(|mut p| p.pop());
-                    build_graph_reusing(ev, &cfg, fnum, spare.unwrap_or_default())
-                })
-                .collect();
-            for (s, out) in batch.iter().zip(outcomes) {
-                let out = out.with_context(|| {
-                    format!("{name}: table {}, event {} {}", table.path(), opts.id, s.id)
-                })?;
-                summary.events += 1;
-                summary.voxels += s.rows as u64;
-                match out {
-                    Outcome::Graph(g) => {
-                        write(&g)?;
-                        summary.written += 1;
-                        // Written graphs go back to the builders: their buffers are reused
-                        // instead of being freed here and allocated again on another thread.
-                        if let Ok(mut p) = pool.lock() {
-                            if p.len() < POOL_MAX {
-                                p.push(g);
-                            }
-                        }
-                    }
-                    Outcome::Skipped(r) => *summary.skipped.entry(r).or_insert(0) += 1,
-                }
-            }
-            progress.inc(batch.len() as u64);
-            first = last + 1;
-        }
+        input.convert_grouped(progress, sink, &mut summary)?;
     }
     Ok(summary)
 }

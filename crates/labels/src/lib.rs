@@ -13,5 +13,5 @@ pub mod write;
 
 pub use build::{build_graph, BuildConfig, EdgeMode, Event, OnDuplicate, Outcome, SkipReason};
 pub use convert::{
-    check_inputs, convert, fnum_from_name, schema, task_share, Options, SegclassBase, Summary,
+    check_inputs, convert, fnum_from_name, schema, task_share, Options, SegclassBase, Sink, Summary,
 };

@@ -14,7 +14,7 @@ fn load(name: &str) -> Value {
 
 fn run(opts: &Options) -> (Vec<Graph>, Summary) {
     let mut out = Vec::new();
-    let s = convert(opts, &indicatif::ProgressBar::hidden(), |g| {
+    let s = convert(opts, &indicatif::ProgressBar::hidden(), &mut |g: &Graph| {
         out.push(g.clone());
         Ok(())
     })

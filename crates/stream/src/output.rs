@@ -13,6 +13,8 @@ pub struct Output {
     writer: BufWriter<Box<dyn Write + Send>>,
     tmp: Option<PathBuf>,
     dest: Option<PathBuf>,
+    /// The temporary file again (same open file description), for going back: see [`Output::mark`].
+    file: Option<File>,
 }
 
 impl Output {
@@ -23,6 +25,7 @@ impl Output {
                 writer: BufWriter::with_capacity(1 << 20, Box::new(io::stdout())),
                 tmp: None,
                 dest: None,
+                file: None,
             });
         }
         let dest = PathBuf::from(path);
@@ -37,17 +40,46 @@ impl Output {
                 writer: BufWriter::with_capacity(1 << 20, Box::new(f)),
                 tmp: None,
                 dest: None,
+                file: None,
             });
         }
         let tmp = temp_sibling(&dest)?;
         let f = File::create(&tmp).with_context(|| {
             format!("{path}: cannot create output (is the directory there and writable?)")
         })?;
+        let again = f.try_clone().ok();
         Ok(Output {
             writer: BufWriter::with_capacity(1 << 20, Box::new(f)),
             tmp: Some(tmp),
             dest: Some(dest),
+            file: again,
         })
+    }
+
+    /// The number of bytes written so far, as a point to go back to with [`Output::rewind`];
+    /// None when the output cannot go back (stdout, a device or a FIFO).
+    pub fn mark(&mut self) -> io::Result<Option<u64>> {
+        use std::io::Seek;
+        match &mut self.file {
+            None => Ok(None),
+            Some(f) => {
+                self.writer.flush()?;
+                Ok(Some(f.stream_position()?))
+            }
+        }
+    }
+
+    /// Drops everything written after `mark` (a value [`Output::mark`] returned).
+    pub fn rewind(&mut self, mark: u64) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("this output cannot go back"))?;
+        self.writer.flush()?;
+        f.set_len(mark)?;
+        f.seek(SeekFrom::Start(mark))?;
+        Ok(())
     }
 
     /// Flushes, syncs and renames the temporary file to its final name.

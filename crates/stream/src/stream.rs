@@ -333,6 +333,23 @@ impl<W: Write> StreamWriter<W> {
         &self.schema
     }
 
+    /// The underlying writer (to mark or rewind an [`crate::Output`]: see [`StreamWriter::counts`]).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// Graphs and bytes written so far; [`StreamWriter::set_counts`] restores them after the
+    /// underlying output was rewound to the same point.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.graphs, self.bytes)
+    }
+
+    /// Sets the counts of graphs and bytes written (after a rewind of the underlying output).
+    pub fn set_counts(&mut self, (graphs, bytes): (u64, u64)) {
+        self.graphs = graphs;
+        self.bytes = bytes;
+    }
+
     /// Encodes and writes one graph; a graph that breaks the schema is an `InvalidData` error.
     pub fn write(&mut self, g: &Graph) -> io::Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);

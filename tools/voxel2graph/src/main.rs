@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use nextgnn_labels::{
-    check_inputs, convert, schema, task_share, EdgeMode, OnDuplicate, Options, SegclassBase,
+    check_inputs, convert, schema, task_share, EdgeMode, OnDuplicate, Options, SegclassBase, Sink,
 };
 use nextgnn_stream::{command_line, progress, run_main, Output, StreamWriter};
 use std::io::{BufRead, IsTerminal};
@@ -304,19 +304,65 @@ fn main() {
         }
         check_inputs(&opts)?;
         let out = Output::create(&a.output)?;
-        let mut w = StreamWriter::new(out, schema(&opts), &command_line())
+        let w = StreamWriter::new(out, schema(&opts), &command_line())
             .with_context(|| format!("{}: writing header", a.output))?;
-        let pb = progress(0, "events");
-        let summary = convert(&opts, &pb, |g| {
-            w.write(g)
-                .with_context(|| format!("{}: writing graph", a.output))
-        })?;
+        let pb = progress(0, "voxels");
+        let mut sink = StreamSink {
+            w,
+            name: &a.output,
+            marks: Vec::new(),
+        };
+        let summary = convert(&opts, &pb, &mut sink)?;
         pb.finish_and_clear();
-        let out = w
+        let out = sink
+            .w
             .finish()
             .with_context(|| format!("{}: finishing stream", a.output))?;
         out.commit()?;
         eprintln!("{}", summary.line());
         Ok(())
     });
+}
+
+/// The output stream as a [`Sink`]: a file output can go back (see [`Sink::mark`]).
+struct StreamSink<'a> {
+    w: StreamWriter<Output>,
+    name: &'a str,
+    /// The writer's counts at each mark.
+    marks: Vec<(u64, (u64, u64))>,
+}
+
+impl Sink for StreamSink<'_> {
+    fn write(&mut self, g: &nextgnn_stream::Graph) -> anyhow::Result<()> {
+        self.w
+            .write(g)
+            .with_context(|| format!("{}: writing graph", self.name))
+    }
+
+    fn mark(&mut self) -> anyhow::Result<Option<u64>> {
+        let at = self
+            .w
+            .get_mut()
+            .mark()
+            .with_context(|| format!("{}: writing", self.name))?;
+        if let Some(at) = at {
+            self.marks.push((at, self.w.counts()));
+        }
+        Ok(at)
+    }
+
+    fn rewind(&mut self, mark: u64) -> anyhow::Result<()> {
+        let counts = self
+            .marks
+            .iter()
+            .find(|m| m.0 == mark)
+            .map(|m| m.1)
+            .with_context(|| format!("{}: no mark at byte {mark}", self.name))?;
+        self.w
+            .get_mut()
+            .rewind(mark)
+            .with_context(|| format!("{}: going back to byte {mark}", self.name))?;
+        self.w.set_counts(counts);
+        Ok(())
+    }
 }
