@@ -539,15 +539,20 @@ impl Input<'_> {
         sink: &mut impl Sink,
         summary: &mut Summary,
     ) -> Result<()> {
-        let outcomes: Vec<Result<Outcome>> = events
-            .par_iter()
-            .map_init(Event::default, |ev, e| {
-                self.plan
-                    .fill(ev, block, e.id, (e.lo, e.lo + e.rows), e.runs)?;
-                let spare = self.pool.lock().ok().and_then(|mut p| p.pop());
-                build_graph_reusing(ev, &self.cfg, self.fnum, spare.unwrap_or_default())
-            })
-            .collect();
+        let build = |ev: &mut Event, e: &EventAt| {
+            self.plan
+                .fill(ev, block, e.id, (e.lo, e.lo + e.rows), e.runs)?;
+            let spare = self.pool.lock().ok().and_then(|mut p| p.pop());
+            build_graph_reusing(ev, &self.cfg, self.fnum, spare.unwrap_or_default())
+        };
+        // On one thread the batch is built right here: handing it to a pool thread and waiting
+        // would only add the hand-off and the pool thread's idle spinning to the CPU time.
+        let outcomes: Vec<Result<Outcome>> = if rayon::current_num_threads() == 1 {
+            let mut ev = Event::default();
+            events.iter().map(|e| build(&mut ev, e)).collect()
+        } else {
+            events.par_iter().map_init(Event::default, build).collect()
+        };
         for (e, out) in events.iter().zip(outcomes) {
             let out = out.with_context(|| {
                 format!(
