@@ -590,6 +590,8 @@ pub fn emit_reference_order(lists: &Lists, directed: bool) -> Vec<(u32, u32, i64
 #[derive(Debug, Default)]
 pub struct EmitScratch {
     added: Vec<(u32, u32, i64)>,
+    /// Per added edge: the node-list rank it sorts by, times two, plus one when flipped.
+    keys: Vec<u32>,
     rank: Vec<u32>,
     start: Vec<u32>,
 }
@@ -607,9 +609,19 @@ pub fn emit_reference_order_into(
     out: &mut Vec<(u32, u32, i64)>,
 ) {
     let n = lists.len();
-    // Edges in the order they are added. {a, b} already exists when a's turn comes exactly when
-    // b was processed earlier (b < a) and listed a: lists hold no repeats, so no set is needed.
+    // One pass adds the edges in order, ranks the nodes and counts the sort keys: ranks never
+    // change once given, and both ends of an edge have theirs when it is added.
+    // {a, b} already exists when a's turn comes exactly when b was processed earlier (b < a)
+    // and listed a: lists hold no repeats, so no set is needed.
+    // Node-list rank: order of first appearance in an added edge, the querying node first.
+    const UNSEEN: u32 = u32::MAX;
     s.added.clear();
+    s.keys.clear();
+    s.rank.clear();
+    s.rank.resize(n, UNSEEN);
+    s.start.clear();
+    s.start.resize(n + 1, 0);
+    let mut next = 0u32;
     for a in 0..n {
         let (lo, hi) = (lists.off[a] as usize, lists.off[a + 1] as usize);
         for p in lo..hi {
@@ -623,34 +635,22 @@ pub fn emit_reference_order_into(
                     continue;
                 }
             }
-            s.added.push((a as u32, b, lists.d2[p]));
-        }
-    }
-    // Node-list rank: order of first appearance in an added edge, the querying node first.
-    const UNSEEN: u32 = u32::MAX;
-    s.rank.clear();
-    s.rank.resize(n, UNSEEN);
-    let mut next = 0u32;
-    for &(a, b, _) in &s.added {
-        for v in [a, b] {
-            if s.rank[v as usize] == UNSEEN {
-                s.rank[v as usize] = next;
-                next += 1;
+            for v in [a, b as usize] {
+                if s.rank[v] == UNSEEN {
+                    s.rank[v] = next;
+                    next += 1;
+                }
             }
+            let (ra, rb) = (s.rank[a], s.rank[b as usize]);
+            let key = if directed || ra < rb {
+                ra << 1
+            } else {
+                (rb << 1) | 1
+            };
+            s.added.push((a as u32, b, lists.d2[p]));
+            s.keys.push(key);
+            s.start[(key >> 1) as usize + 1] += 1;
         }
-    }
-    let key = |rank: &[u32], &(a, b, _): &(u32, u32, i64)| -> (usize, bool) {
-        let (ra, rb) = (rank[a as usize], rank[b as usize]);
-        if directed || ra < rb {
-            (ra as usize, false)
-        } else {
-            (rb as usize, true)
-        }
-    };
-    s.start.clear();
-    s.start.resize(next as usize + 1, 0);
-    for e in &s.added {
-        s.start[key(&s.rank, e).0 + 1] += 1;
     }
     for i in 0..next as usize {
         s.start[i + 1] += s.start[i];
@@ -658,12 +658,11 @@ pub fn emit_reference_order_into(
     let base = out.len();
     let per = if directed { 1 } else { 2 };
     out.resize(base + per * s.added.len(), (0, 0, 0));
-    for e in &s.added {
-        let (k, flip) = key(&s.rank, e);
+    for (&(a, b, d2), &key) in s.added.iter().zip(&s.keys) {
+        let k = (key >> 1) as usize;
         let at = base + per * s.start[k] as usize;
         s.start[k] += 1;
-        let (a, b, d2) = *e;
-        let (a, b) = if flip { (b, a) } else { (a, b) };
+        let (a, b) = if key & 1 == 1 { (b, a) } else { (a, b) };
         out[at] = (a, b, d2);
         if !directed {
             out[at + 1] = (b, a, d2);

@@ -156,16 +156,37 @@ fn put_f32(out: &mut Vec<u8>, vals: &[f32], width: usize, step: usize) {
     if step == 1 {
         return put_le::<4>(out, vals.len(), |i| vals[i].to_le_bytes());
     }
-    let rows = (vals.len() / width).div_ceil(step);
-    let (mut row, mut col) = (0, 0);
-    put_le::<4>(out, rows * width, |_| {
-        let v = vals[row * step * width + col];
-        col += 1;
-        if col == width {
-            col = 0;
-            row += 1;
+    match width {
+        1 => put_f32_rows::<1, 4>(out, vals, step),
+        2 => put_f32_rows::<2, 8>(out, vals, step),
+        3 => put_f32_rows::<3, 12>(out, vals, step),
+        _ => {
+            let rows = (vals.len() / width).div_ceil(step);
+            let (mut row, mut col) = (0, 0);
+            put_le::<4>(out, rows * width, |_| {
+                let v = vals[row * step * width + col];
+                col += 1;
+                if col == width {
+                    col = 0;
+                    row += 1;
+                }
+                v.to_le_bytes()
+            });
         }
-        v.to_le_bytes()
+    }
+}
+
+/// [`put_f32`] for rows of `W` values (`B` = 4 `W` bytes), every `step`-th row.
+#[inline(always)]
+fn put_f32_rows<const W: usize, const B: usize>(out: &mut Vec<u8>, vals: &[f32], step: usize) {
+    let n = (vals.len() / W).div_ceil(step);
+    put_le::<B>(out, n, |r| {
+        let mut bytes = [0u8; B];
+        let row = &vals[r * step * W..r * step * W + W];
+        for (b, v) in bytes.chunks_exact_mut(4).zip(row) {
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+        bytes
     });
 }
 
