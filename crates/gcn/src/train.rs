@@ -176,7 +176,7 @@ impl Checkpoint {
         }
         let (c, _): (Checkpoint, usize) =
             bincode::serde::decode_from_slice(&bytes[8..], bincode::config::standard())
-                .with_context(|| format!("{}: corrupt checkpoint", path.display()))?;
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), decode_problem(&e)))?;
         Ok(c)
     }
 
@@ -184,6 +184,43 @@ impl Checkpoint {
     pub fn save(&self, path: &Path) -> Result<()> {
         nextgnn_stream::write_atomic(path, &self.to_bytes()?)
     }
+}
+
+/// What is wrong with a checkpoint that bincode could not decode, in words for the user.
+pub fn decode_problem(e: &bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as E;
+    let truncated = matches!(e, E::UnexpectedEnd { .. })
+        || matches!(e, E::Io { inner, .. } if inner.kind() == std::io::ErrorKind::UnexpectedEof);
+    if truncated {
+        return "checkpoint is truncated or corrupt (bincode: unexpected end of data); \
+                was the writing job killed? use best.ckpt/last.ckpt from a finished run"
+            .into();
+    }
+    let detail = match e {
+        E::LimitExceeded => "size limit exceeded".to_string(),
+        E::InvalidIntegerType { .. } => "bad integer encoding".into(),
+        E::NonZeroTypeIsZero { .. } => "zero where a non-zero integer belongs".into(),
+        E::UnexpectedVariant {
+            type_name, found, ..
+        } => {
+            format!("unknown variant {found} of {type_name}")
+        }
+        E::Utf8 { .. } => "invalid UTF-8 in a string".into(),
+        E::InvalidCharEncoding(_) => "invalid character".into(),
+        E::InvalidBooleanValue(b) => format!("byte {b} where a boolean belongs"),
+        E::ArrayLengthMismatch { required, found } => {
+            format!("array of {found} elements where {required} belong")
+        }
+        E::OutsideUsizeRange(n) => format!("length {n} too large for this machine"),
+        E::Io { inner, .. } => format!("read error: {inner}"),
+        E::Other(m) => (*m).to_string(),
+        E::OtherString(m) => m.clone(),
+        _ => "malformed data".into(),
+    };
+    format!(
+        "checkpoint is corrupt (bincode: {detail}); was it written by another version of \
+         gcn-train? use best.ckpt/last.ckpt from a finished run of this version"
+    )
 }
 
 /// Number of classes of a task on a stream.
@@ -629,4 +666,98 @@ pub fn new_run(cfg: TrainConfig, schema: Schema, train: &GraphStore) -> Result<C
         acc: EpochAcc::default(),
         best_valid: f64::INFINITY,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_checkpoint() -> Checkpoint {
+        let cfg = TrainConfig {
+            task: Task::Classification,
+            nconv: 1,
+            mult: 2,
+            dropout: 0.1,
+            class_weights: ClassWeights::List(vec![0.5, 0.5]),
+            lr: 5e-4,
+            betas: [0.9, 0.999],
+            eps: 1e-6,
+            weight_decay: 0.0,
+            lr_factor: 0.6,
+            patience: 10,
+            min_lr: 1e-6,
+            epochs: 1,
+            batch: 4,
+            valid_batch: 4,
+            seed: 3,
+        };
+        let schema = Schema::reference(&["ener", "nhits"], &["x", "y", "z"]);
+        new_run(cfg, schema, &GraphStore::new(2, false)).unwrap()
+    }
+
+    #[test]
+    fn damaged_checkpoints_give_one_line_messages_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("best.ckpt");
+        let ck = small_checkpoint();
+        ck.save(&good).unwrap();
+        assert_eq!(Checkpoint::load(&good).unwrap(), ck);
+
+        let bytes = std::fs::read(&good).unwrap();
+        assert!(bytes.len() > 1000, "checkpoint of {} bytes", bytes.len());
+        let bad = dir.path().join("bad.ckpt");
+        for cut in [9, 1000, bytes.len() - 1] {
+            std::fs::write(&bad, &bytes[..cut]).unwrap();
+            let msg = format!("{:#}", Checkpoint::load(&bad).unwrap_err());
+            assert_eq!(
+                msg,
+                format!(
+                    "{}: checkpoint is truncated or corrupt (bincode: unexpected end of data); \
+                     was the writing job killed? use best.ckpt/last.ckpt from a finished run",
+                    bad.display()
+                ),
+                "cut at {cut}"
+            );
+        }
+
+        // The task enum (first field of the config) with an index no variant has.
+        let mut wrong = bytes.clone();
+        wrong[8] = 7;
+        std::fs::write(&bad, &wrong).unwrap();
+        let msg = format!("{:#}", Checkpoint::load(&bad).unwrap_err());
+        assert_eq!(
+            msg,
+            format!(
+                "{}: checkpoint is corrupt (bincode: invalid value: integer `7`, expected variant \
+                 index 0 <= i < 2); was it written by another version of gcn-train? use \
+                 best.ckpt/last.ckpt from a finished run of this version",
+                bad.display()
+            )
+        );
+
+        std::fs::write(&bad, b"NXGCKP").unwrap();
+        let msg = format!("{:#}", Checkpoint::load(&bad).unwrap_err());
+        assert_eq!(
+            msg,
+            format!("{}: not a gcn-train checkpoint (bad magic)", bad.display())
+        );
+    }
+
+    #[test]
+    fn decode_errors_are_described_without_debug_output() {
+        use bincode::error::DecodeError as E;
+        assert!(decode_problem(&E::UnexpectedEnd { additional: 1 })
+            .starts_with("checkpoint is truncated or corrupt (bincode: unexpected end of data)"));
+        assert_eq!(
+            decode_problem(&E::InvalidBooleanValue(9)),
+            "checkpoint is corrupt (bincode: byte 9 where a boolean belongs); was it written by \
+             another version of gcn-train? use best.ckpt/last.ckpt from a finished run of this \
+             version"
+        );
+        assert!(decode_problem(&E::ArrayLengthMismatch {
+            required: 2,
+            found: 3
+        })
+        .contains("(bincode: array of 3 elements where 2 belong)"));
+    }
 }
