@@ -208,3 +208,26 @@ fn bad_fractions_are_refused() {
     );
     assert!(!d.path().join("p_train.gs").exists());
 }
+
+#[test]
+fn a_prefix_whose_outputs_include_an_input_is_refused() {
+    // `graphsplit p_train.gs --prefix p` would replace its own input with the training part.
+    let dir = tempfile::tempdir().unwrap();
+    make_input(dir.path(), "p_train.gs", 0..50);
+    let before = std::fs::read(dir.path().join("p_train.gs")).unwrap();
+    let out = Command::new(tool_path("graphsplit"))
+        .args(["p_train.gs", "--prefix", "p"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: p_train.gs: the output is also an input (p_train.gs); it would be replaced: choose another output name\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("p_train.gs")).unwrap(),
+        before
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -824,3 +824,134 @@ fn late_disorder_rewinds_the_output_to_the_file_start() {
     assert_eq!(five.coords[9..], [3, 2, 1]);
     assert_eq!(five.y, [1, 1, 2, 0]);
 }
+
+#[test]
+fn outputs_that_would_destroy_or_duplicate_inputs_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let label = dir.path().join("v_label_1_x.h5");
+    voxels(&label, ROWS, false);
+    let before = std::fs::read(&label).unwrap();
+    let ls = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // The output is the input itself (directly, or through another name).
+    fails(
+        &v2g(&[s(&label), "-o", s(&label)]),
+        &["the output is also an input", "v_label_1_x.h5"],
+    );
+    let other_name = dir.path().join(".").join("v_label_1_x.h5");
+    fails(
+        &v2g(&[s(&label), "-o", s(&other_name)]),
+        &["the output is also an input"],
+    );
+    assert_eq!(std::fs::read(&label).unwrap(), before, "input untouched");
+    // An .h5 output name: a graph stream is not HDF5 (a glob after -o would do this).
+    let h5 = dir.path().join("v_label_2_y.h5");
+    fails(
+        &v2g(&[s(&label), "-o", s(&h5)]),
+        &["v_label_2_y.h5", "not an HDF5 file", ".gs"],
+    );
+    // The same file twice.
+    fails(
+        &v2g(&[s(&label), s(&other_name), "-o", s(&dir.path().join("o.gs"))]),
+        &["input given twice", "v_label_1_x.h5"],
+    );
+    // An existing directory as output: refused at once, no temporary file left in it.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    fails(
+        &v2g(&[s(&label), "-o", s(&sub)]),
+        &["is a directory", "give the output a file name"],
+    );
+    assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
+    // A coordinate column named twice would make every voxel a duplicate.
+    fails(
+        &v2g(&[
+            "--coords",
+            "x,x,z",
+            s(&label),
+            "-o",
+            s(&dir.path().join("o.gs")),
+        ]),
+        &["--coords names column x twice"],
+    );
+    assert_eq!(ls(), ["sub", "v_label_1_x.h5"]);
+    // A negative file number is a number, not an option.
+    let out = dir.path().join("neg.gs");
+    ok(&v2g(&[
+        "--fnum",
+        "-1",
+        "--edges",
+        "classic",
+        s(&label),
+        "-o",
+        s(&out),
+    ]));
+    assert!(read(&out).1.iter().all(|g| g.fnum == -1));
+}
+
+#[test]
+fn a_signal_removes_the_unfinished_output() {
+    // A job killed by Ctrl-C, scancel (SIGTERM) or a closed terminal leaves neither the final
+    // name nor the hidden temporary file.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels");
+    let made = Command::new(tool_path("toymc"))
+        .args([
+            "--events",
+            "30000",
+            "--kind",
+            "mix",
+            "--seed",
+            "2",
+            "--file-number",
+            "5",
+            "-o",
+        ])
+        .arg(&labels)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let input = labels.join("nexus_label_5_mix.h5");
+    for (sig, code) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let out = dir.path().join("g.gs");
+        let mut child = Command::new(tool_path("voxel2graph"))
+            .args(["--threads", "1"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let tmp = dir.path().join(format!(".g.gs.tmp.{}", child.id()));
+        // Wait until the output is being written, then signal.
+        let t0 = std::time::Instant::now();
+        while !tmp.exists() {
+            assert!(t0.elapsed().as_secs() < 60, "no temporary output appeared");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "finished before the signal"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let killed = Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(code), "{sig}: {status:?}");
+        assert!(!tmp.exists(), "{sig}: temporary file left");
+        assert!(!out.exists(), "{sig}: final name appeared");
+    }
+}

@@ -43,6 +43,11 @@ impl Output {
                 file: None,
             });
         }
+        if dest.is_dir() {
+            anyhow::bail!(
+                "{path}: is a directory; give the output a file name (e.g. {path}/graphs.gs)"
+            );
+        }
         let tmp = temp_sibling(&dest)?;
         let f = File::create(&tmp).with_context(|| {
             format!("{path}: cannot create output (is the directory there and writable?)")
@@ -88,8 +93,12 @@ impl Output {
         if let (Some(tmp), Some(dest)) = (self.tmp.take(), self.dest.take()) {
             let f = File::open(&tmp)?;
             f.sync_all().ok();
-            std::fs::rename(&tmp, &dest)
-                .with_context(|| format!("{}: cannot rename into place", dest.display()))?;
+            let renamed = std::fs::rename(&tmp, &dest);
+            if renamed.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            untrack_temp(&tmp);
+            renamed.with_context(|| format!("{}: cannot rename into place", dest.display()))?;
         }
         Ok(())
     }
@@ -112,9 +121,77 @@ impl Write for Output {
 impl Drop for Output {
     fn drop(&mut self) {
         if let Some(tmp) = self.tmp.take() {
-            let _ = std::fs::remove_file(tmp);
+            let _ = std::fs::remove_file(&tmp);
+            untrack_temp(&tmp);
         }
     }
+}
+
+/// Temporary files of outputs not yet renamed into place: what a signal handler must remove.
+static TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn track_temp(p: &Path) {
+    if let Ok(mut t) = TEMPS.lock() {
+        t.push(p.to_path_buf());
+    }
+}
+
+fn untrack_temp(p: &Path) {
+    if let Ok(mut t) = TEMPS.lock() {
+        t.retain(|q| q != p);
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP (Ctrl-C, scancel, a closed terminal), removes the temporary
+/// files of unfinished outputs, then ends the process as the signal would have.
+///
+/// Without this a killed job leaves its hidden `.name.tmp.pid` files behind (never a file with
+/// the final name). Tools that stop gracefully on signals themselves (gcn-train) do not call it.
+pub fn remove_temp_files_on_signals() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("installing signal handlers")?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            if let Ok(t) = TEMPS.lock() {
+                for p in t.iter() {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            std::process::exit(128 + sig);
+        }
+    });
+    Ok(())
+}
+
+/// Refuses an output that is one of the inputs: renaming the finished output into place would
+/// replace that input (`voxel2graph a.h5 -o a.h5`, or a shell glob that put an input after -o).
+pub fn check_not_an_input<'a>(
+    output: &str,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> anyhow::Result<()> {
+    if output == "-" {
+        return Ok(());
+    }
+    let Some(out) = file_id(Path::new(output)) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if file_id(input) == Some(out) {
+            anyhow::bail!(
+                "{output}: the output is also an input ({}); it would be replaced: choose another output name",
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Device and inode of an existing file (symbolic links followed), to tell two names of one file.
+pub fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Whether `dest` exists and is not a regular file (a device such as /dev/null, a FIFO, ...).
@@ -122,7 +199,8 @@ pub fn is_special(dest: &Path) -> bool {
     std::fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
-/// The hidden temporary name next to `dest` used while it is being written.
+/// The hidden temporary name next to `dest` used while it is being written; it is removed if a
+/// signal stops the process (see [`remove_temp_files_on_signals`]).
 pub fn temp_sibling(dest: &Path) -> anyhow::Result<PathBuf> {
     let name = dest
         .file_name()
@@ -131,11 +209,13 @@ pub fn temp_sibling(dest: &Path) -> anyhow::Result<PathBuf> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    Ok(dir.join(format!(
+    let tmp = dir.join(format!(
         ".{}.tmp.{}",
         name.to_string_lossy(),
         std::process::id()
-    )))
+    ));
+    track_temp(&tmp);
+    Ok(tmp)
 }
 
 /// Writes `bytes` to `path` atomically (temporary sibling, then rename).

@@ -68,6 +68,14 @@ fn main() {
     nextgnn_stream::run_main(|| {
         let a: Args = nextgnn_stream::parse_args();
         anyhow::ensure!(a.batch > 0, "--batch must be positive");
+        nextgnn_stream::output::remove_temp_files_on_signals()?;
+        nextgnn_stream::output::check_not_an_input(
+            &a.output,
+            [
+                std::path::Path::new(&a.input),
+                std::path::Path::new(&a.model),
+            ],
+        )?;
         tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let by_name = if a.output.ends_with(".h5") || a.output.ends_with(".hdf5") {

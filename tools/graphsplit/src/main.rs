@@ -62,6 +62,13 @@ fn main() {
             },
             stratify_binclass: a.stratify.is_some(),
         };
+        nextgnn_stream::output::remove_temp_files_on_signals()?;
+        for k in 0..PARTS.len() {
+            nextgnn_stream::output::check_not_an_input(
+                &part_path(&a.prefix, k),
+                a.inputs.iter().map(std::path::Path::new),
+            )?;
+        }
         let counts = split(&a.inputs, &a.prefix, &opts)?;
         for (k, c) in counts.iter().enumerate() {
             println!("{:<5} {c:>9} graphs  {}", PARTS[k], part_path(&a.prefix, k));

@@ -122,6 +122,7 @@ fn pair(s: &str) -> Result<[f64; 2], String> {
 fn main() {
     nextgnn_stream::run_main(|| {
         let a: Args = nextgnn_stream::parse_args();
+        nextgnn_stream::output::remove_temp_files_on_signals()?;
         if a.kind != Kind::Mix && a.signal_fraction != 0.5 {
             bail!("--signal-fraction only applies to --kind mix");
         }

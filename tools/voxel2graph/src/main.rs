@@ -121,7 +121,8 @@ struct Args {
     k: usize,
 
     /// Reference search_neigh: how many candidates scipy is asked for. Only the reference's tie
-    /// order depends on it; here ties are broken by (distance, index), so it is only checked.
+    /// order depends on it; here ties are broken by (distance, index), so it has no effect
+    /// (accepted for compatibility; it must be at least 1).
     #[arg(long, default_value_t = 20)]
     search_k: usize,
 
@@ -150,7 +151,7 @@ struct Args {
     on_duplicate: Dup,
 
     /// File number for every input; by default the integer in the second-to-last '_' token of the name.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     fnum: Option<i64>,
 
     /// Process only this task's share of the inputs: files i with i mod TASKS = ID.
@@ -206,6 +207,16 @@ fn main() {
         }
         if inputs.is_empty() {
             bail!("no input files (give label files or --files-from LIST; see --help)");
+        }
+        nextgnn_stream::output::remove_temp_files_on_signals()?;
+        check_output_name(&a.output, &inputs)?;
+        if let Some(c) = a
+            .coords
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| a.coords[..i].contains(c).then_some(c))
+        {
+            bail!("--coords names column {c} twice; give each coordinate column once");
         }
         let task = match a.task_id {
             Some(t) => Some(t),
@@ -365,4 +376,31 @@ impl Sink for StreamSink<'_> {
         self.w.set_counts(counts);
         Ok(())
     }
+}
+
+/// Refuses outputs that would destroy or confuse inputs: an input file itself, a name ending in
+/// .h5 (graph streams are not HDF5), and the same input given twice (its graphs would be
+/// written twice, with the same ids, and could land in both training and test sets).
+fn check_output_name(output: &str, inputs: &[PathBuf]) -> Result<()> {
+    nextgnn_stream::output::check_not_an_input(output, inputs.iter().map(|p| p.as_path()))?;
+    let lower = output.to_ascii_lowercase();
+    if lower.ends_with(".h5") || lower.ends_with(".hdf5") {
+        bail!(
+            "{output}: a graph stream is not an HDF5 file; name the output .gs (a label file may be meant as an input: check the command line)"
+        );
+    }
+    let mut seen: Vec<((u64, u64), &PathBuf)> = Vec::new();
+    for p in inputs {
+        if let Some(id) = nextgnn_stream::output::file_id(p) {
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                bail!(
+                    "{}: input given twice (also as {}); each file's graphs would be written twice",
+                    p.display(),
+                    first.display()
+                );
+            }
+            seen.push((id, p));
+        }
+    }
+    Ok(())
 }
