@@ -1,5 +1,7 @@
 //! gcn-eval end to end: hand-computed numbers through the binary, every output, and bad inputs.
 
+mod gcn_support;
+
 use nextgnn_stream::testing::tool_path;
 use serde_json::Value;
 use std::path::Path;
@@ -347,6 +349,62 @@ fn bad_inputs_give_one_line_errors() {
         let e = error_line(&gcn_eval(&[&p]));
         assert!(e.contains(want), "{name}: {e}");
     }
+    // Files that are not prediction tables at all: a graph stream (gcn-predict's input), binary
+    // data, and a CSV that turns binary after its header.
+    let gs = dir.path().join("events.gs");
+    gcn_support::write_synthetic(&gs, 3, 1, true);
+    let bin = dir.path().join("data.bin");
+    std::fs::write(&bin, [0x1f, 0x8b, 0x08, 0x00, 0xff, b'\n', b'a']).unwrap();
+    let half = dir.path().join("half.csv");
+    std::fs::write(
+        &half,
+        b"file_id,dataset_id,binclass,class_0,class_1\n0,0,1,0.5,0.5\n0,1,\xff\xfe,0.5,0.5\n",
+    )
+    .unwrap();
+    let (gs, bin, half) = (
+        gs.to_str().unwrap(),
+        bin.to_str().unwrap(),
+        half.to_str().unwrap(),
+    );
+    for (path, want) in [
+        (
+            gs,
+            format!(
+                "error: {gs}: this is a graph stream, not a prediction file (CSV or HDF5 from \
+                 gcn-predict); run gcn-predict on it first\n"
+            ),
+        ),
+        (
+            bin,
+            format!(
+                "error: {bin}: not a prediction file (CSV or HDF5 from gcn-predict): its first \
+                 line is not text\n"
+            ),
+        ),
+        (
+            half,
+            format!(
+                "error: {half}: line 3 is not text (invalid UTF-8); is this a prediction file (CSV \
+                 or HDF5 from gcn-predict)?\n"
+            ),
+        ),
+    ] {
+        assert_eq!(error_line(&gcn_eval(&[path])), want);
+    }
+    // The same graph stream on stdin.
+    let out = {
+        let _g = FORK_GUARD.lock().unwrap_or_else(|e| e.into_inner());
+        Command::new(tool_path("gcn-eval"))
+            .arg("-")
+            .stdin(std::fs::File::open(gs).unwrap())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        error_line(&out),
+        "error: -: this is a graph stream, not a prediction file (CSV or HDF5 from gcn-predict); \
+         run gcn-predict on it first\n"
+    );
     let f = eight_events(dir.path());
     let e = error_line(&gcn_eval(&[&f, "--rejections", "90"]));
     assert!(

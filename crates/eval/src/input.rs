@@ -8,7 +8,7 @@
 use anyhow::{bail, Context, Result};
 use nextgnn_stream::Graph;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 /// Which gcn-predict table a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,18 +208,33 @@ fn layout(source: &str, header: &[String]) -> Result<(PredKind, usize, Vec<Strin
     Ok((kind, k, need))
 }
 
+/// What a prediction file must be, for messages about files that are something else.
+const NOT_PREDICTIONS: &str = "not a prediction file (CSV or HDF5 from gcn-predict)";
+
 fn read_csv_table(path: &str) -> Result<RawTable> {
     let reader: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).with_context(|| format!("{path}: cannot open"))?)
     };
+    let mut reader = std::io::BufReader::new(reader);
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("{path}: cannot read"))?;
+    if head.starts_with(&nextgnn_stream::MAGIC) {
+        bail!("{path}: this is a graph stream, {NOT_PREDICTIONS}; run gcn-predict on it first");
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(reader);
     let header: Vec<String> = rdr
         .headers()
-        .with_context(|| format!("{path}: cannot read the CSV header"))?
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => {
+                anyhow::anyhow!("{path}: {NOT_PREDICTIONS}: its first line is not text")
+            }
+            _ => anyhow::anyhow!("{path}: cannot read the CSV header: {e}"),
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -243,7 +258,14 @@ fn read_csv_table(path: &str) -> Result<RawTable> {
         need.iter().map(|c| (c.clone(), Vec::new())).collect();
     let mut rows = 0;
     for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{path}: malformed CSV"))?;
+        let rec = rec.map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { pos, .. } => anyhow::anyhow!(
+                "{path}: line {} is not text (invalid UTF-8); is this a prediction file (CSV or \
+                 HDF5 from gcn-predict)?",
+                pos.as_ref().map_or(0, |p| p.line())
+            ),
+            _ => anyhow::anyhow!("{path}: malformed CSV: {e}"),
+        })?;
         rows += 1;
         for (name, i) in &idx {
             let field = rec.get(*i).unwrap_or("").trim();
