@@ -562,6 +562,21 @@ fn empty_table_gives_valid_empty_stream_and_warning() {
     let (schema, g) = read(&out);
     assert!(g.is_empty());
     assert_eq!(schema.node_features, ["ener", "nhits"]);
+    // The real file's BeershebaVoxels is such a table: empty, with one string column only.
+    let real = golden("nexus_label_0_doublescape.h5");
+    let out = dir.path().join("beersheba.gs");
+    let e = ok(&v2g(&[
+        "--table",
+        "DATASET/BeershebaVoxels",
+        s(&real),
+        "-o",
+        s(&out),
+    ]));
+    assert!(
+        e.contains("table DATASET/BeershebaVoxels is empty: no events"),
+        "{e}"
+    );
+    assert!(read(&out).1.is_empty());
 }
 
 #[test]

@@ -442,8 +442,13 @@ fn group_rows(table: &Table, id: &str, chunk: usize) -> Result<(Vec<Span>, bool)
     Ok((by_id.into_values().collect(), false))
 }
 
-/// Opens one input and checks its table and columns against the options.
-fn prepare(opts: &Options, path: &Path) -> Result<(i64, hdf5::File, Table, Plan, BuildConfig)> {
+/// Opens one input and checks its table and columns against the options. An empty table has no
+/// plan: it gives no events whatever its columns (label files carry empty placeholder tables,
+/// such as a `BeershebaVoxels` with a single string column, when that labelling was not run).
+fn prepare(
+    opts: &Options,
+    path: &Path,
+) -> Result<(i64, hdf5::File, Table, Option<Plan>, BuildConfig)> {
     let name = path.display().to_string();
     // The file is opened first: "no such file" says more than a complaint about its name.
     let file = open_file(path)?;
@@ -452,7 +457,11 @@ fn prepare(opts: &Options, path: &Path) -> Result<(i64, hdf5::File, Table, Plan,
         None => fnum_from_name(path)?,
     };
     let table = Table::open(&file, &name, &opts.table)?;
-    let plan = Plan::new(&table, opts)?;
+    let plan = if table.nrows() == 0 {
+        None
+    } else {
+        Some(Plan::new(&table, opts)?)
+    };
     let mut cfg = opts.build.clone();
     cfg.feature_names = opts.features.clone();
     cfg.label_name = opts.label.clone().unwrap_or_default();
@@ -738,7 +747,7 @@ pub fn convert(
         let name = path.display().to_string();
         let (fnum, _file, table, plan, cfg) = prepare(opts, path)?;
         summary.files += 1;
-        if table.nrows() == 0 {
+        let Some(plan) = plan else {
             let w = format!(
                 "warning: {name}: table {} is empty: no events",
                 table.path()
@@ -746,7 +755,7 @@ pub fn convert(
             eprintln!("{w}");
             summary.warnings.push(w);
             continue;
-        }
+        };
         progress.inc_length(table.nrows() as u64);
         let input = Input {
             opts,
