@@ -523,6 +523,44 @@ fn bad_inputs_give_one_line_errors() {
 }
 
 #[test]
+fn argument_errors_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("l.gs");
+    write_synthetic(&data, 8, 1, true);
+    let l = data.to_str().unwrap();
+    let out = d.path().join("o");
+    let o = out.to_str().unwrap();
+    let usage_error = |extra: &[&str], want: &str| {
+        let mut args = vec!["--train", l, "--valid", l, "--out", o];
+        args.extend(extra);
+        let r = run("gcn-train", &args);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}");
+        assert_eq!(String::from_utf8_lossy(&r.stderr), want, "{extra:?}");
+    };
+    usage_error(
+        &["--epochs", "0"],
+        "error: invalid value '0' for '--epochs <EPOCHS>': --epochs must be at least 1 \
+         (see --help)\n",
+    );
+    usage_error(
+        &["--epochs", "two"],
+        "error: invalid value 'two' for '--epochs <EPOCHS>': --epochs takes a whole number of \
+         epochs, at least 1 (see --help)\n",
+    );
+    let help = String::from_utf8(run("gcn-train", &["--help"]).stdout).unwrap();
+    assert!(help.contains("--epochs <EPOCHS>"), "{help}");
+
+    run_ok(
+        "gcn-train",
+        &[
+            "--train", l, "--valid", l, "--out", o, "--epochs", "1", "--batch", "4", "--nconv", "1",
+        ],
+    );
+    let ck = Checkpoint::load(&out.join("last.ckpt")).unwrap();
+    assert_eq!(ck.config.epochs, 1);
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     let d = tempfile::tempdir().unwrap();
     let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));

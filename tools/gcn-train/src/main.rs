@@ -91,7 +91,7 @@ struct Args {
     #[arg(long, default_value_t = 1e-6)]
     min_lr: f64,
     /// Epochs [default: 20] (with --resume: the total to reach, overriding the checkpoint's).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = parse_epochs)]
     epochs: Option<u64>,
     /// Graphs per training batch.
     #[arg(long, default_value_t = 64)]
@@ -117,6 +117,15 @@ struct Args {
 }
 
 const DEFAULT_EPOCHS: usize = 20;
+
+/// `--epochs`: a whole number, at least 1.
+fn parse_epochs(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("--epochs must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("--epochs takes a whole number of epochs, at least 1".into()),
+    }
+}
 
 fn main() {
     nextgnn_stream::run_main(|| {
