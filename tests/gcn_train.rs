@@ -523,7 +523,7 @@ fn bad_inputs_give_one_line_errors() {
 }
 
 #[test]
-fn argument_errors_exit_2() {
+fn argument_errors_exit_2_and_betas_is_one_value() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("l.gs");
     write_synthetic(&data, 8, 1, true);
@@ -547,16 +547,29 @@ fn argument_errors_exit_2() {
         "error: invalid value 'two' for '--epochs <EPOCHS>': --epochs takes a whole number of \
          epochs, at least 1 (see --help)\n",
     );
+    for bad in ["0.9", "0.9,0.99,0.999", "0.9,1", "a,b"] {
+        usage_error(
+            &["--betas", bad],
+            &format!(
+                "error: invalid value '{bad}' for '--betas <B1,B2>': --betas takes two numbers in \
+                 [0, 1) separated by a comma, β1,β2 (e.g. 0.9,0.999) (see --help)\n"
+            ),
+        );
+    }
     let help = String::from_utf8(run("gcn-train", &["--help"]).stdout).unwrap();
-    assert!(help.contains("--epochs <EPOCHS>"), "{help}");
+    assert!(help.contains("      --betas <B1,B2>\n"), "{help}");
+    assert!(!help.contains("<BETAS>"), "{help}");
 
+    // One comma-separated value is used as given, and saved with the run.
     run_ok(
         "gcn-train",
         &[
-            "--train", l, "--valid", l, "--out", o, "--epochs", "1", "--batch", "4", "--nconv", "1",
+            "--train", l, "--valid", l, "--out", o, "--betas", "0.8,0.99", "--epochs", "1",
+            "--batch", "4", "--nconv", "1",
         ],
     );
     let ck = Checkpoint::load(&out.join("last.ckpt")).unwrap();
+    assert_eq!(ck.config.betas, [0.8, 0.99]);
     assert_eq!(ck.config.epochs, 1);
 }
 

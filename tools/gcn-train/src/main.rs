@@ -72,9 +72,9 @@ struct Args {
     /// Adam learning rate.
     #[arg(long, default_value_t = 5e-4)]
     lr: f64,
-    /// Adam β1,β2.
-    #[arg(long, value_delimiter = ',', num_args = 1..=2, default_value = "0.9,0.999")]
-    betas: Vec<f64>,
+    /// Adam β1,β2: one value, two numbers in [0, 1) separated by a comma.
+    #[arg(long, value_name = "B1,B2", value_parser = parse_betas, default_value = "0.9,0.999")]
+    betas: [f64; 2],
     /// Adam ε.
     #[arg(long, default_value_t = 1e-6)]
     eps: f64,
@@ -127,6 +127,20 @@ fn parse_epochs(s: &str) -> Result<u64, String> {
     }
 }
 
+/// `--betas`: β1,β2 as one comma-separated value.
+fn parse_betas(s: &str) -> Result<[f64; 2], String> {
+    let usage = "--betas takes two numbers in [0, 1) separated by a comma, β1,β2 (e.g. 0.9,0.999)";
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|t| t.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| usage.to_string())?;
+    match v[..] {
+        [b1, b2] if (0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2) => Ok([b1, b2]),
+        _ => Err(usage.into()),
+    }
+}
+
 fn main() {
     nextgnn_stream::run_main(|| {
         let a: Args = nextgnn_stream::parse_args();
@@ -135,10 +149,6 @@ fn main() {
             "--batch and --valid-batch must be positive"
         );
         anyhow::ensure!(a.lr > 0.0 && a.eps > 0.0, "--lr and --eps must be positive");
-        anyhow::ensure!(
-            a.betas.len() == 2,
-            "--betas takes two values, β1,β2 (e.g. 0.9,0.999)"
-        );
         tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -155,7 +165,7 @@ fn main() {
             dropout: a.dropout,
             class_weights: a.class_weights.clone(),
             lr: a.lr,
-            betas: [a.betas[0], a.betas[1]],
+            betas: a.betas,
             eps: a.eps,
             weight_decay: a.weight_decay,
             lr_factor: a.lr_factor,
