@@ -379,6 +379,18 @@ fn missing_file() {
 }
 
 #[test]
+fn truncated_hdf5_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cut_label_0_x.h5");
+    let real = std::fs::read(golden("nexus_label_0_doublescape.h5")).unwrap();
+    std::fs::write(&f, &real[..300_000]).unwrap();
+    fails(
+        &v2g(&[s(&f), "-o", s(&dir.path().join("o.gs"))]),
+        &["cut_label_0_x.h5", "HDF5 file is truncated", "eof = 300000"],
+    );
+}
+
+#[test]
 fn not_hdf5() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("text_label_1_x.h5");

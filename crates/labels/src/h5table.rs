@@ -344,7 +344,16 @@ pub fn open_file(path: &Path) -> Result<hdf5::File> {
     }
     hdf5::File::open(path).map_err(|e| {
         if looks_like_hdf5(path) {
-            anyhow::anyhow!("{name}: cannot open HDF5 file: {e}")
+            let msg = e.to_string();
+            if msg.contains("eof") || msg.contains("truncated") {
+                // HDF5's own text ("truncated file: eof = ..., sblock->base_addr = ...") says
+                // what happened in its terms; say it in the user's.
+                anyhow::anyhow!(
+                    "{name}: HDF5 file is truncated (shorter than its header says: was the writing job killed or the copy cut short?): {msg}"
+                )
+            } else {
+                anyhow::anyhow!("{name}: cannot open HDF5 file: {msg}")
+            }
         } else {
             anyhow::anyhow!("{name}: not an HDF5 file (no HDF5 signature); expected a label file")
         }

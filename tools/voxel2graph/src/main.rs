@@ -108,7 +108,8 @@ struct Args {
     #[arg(long)]
     no_norm: bool,
 
-    /// Add two features: cloud_ener / sum(ener), and the cloud's summed nhits / sum(nhits). Needs a cloud column.
+    /// Add two features: cloud_ener / sum(ener), and the cloud's summed nhits / sum(nhits).
+    /// Needs the columns cloud (the voxel's cloud label), cloud_ener, ener and nhits.
     #[arg(long)]
     cloud_info: bool,
 
