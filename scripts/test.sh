@@ -32,8 +32,12 @@ fi
 export PATH="$PWD/$VENV/bin:$PATH"
 
 step "cargo test"
-cargo test --workspace --locked 2>&1 | tee target/cargo-test.log | grep -E '^(test result|running|error|failures|---- |thread )' || true
-if grep -qE '^test result: FAILED|^error' target/cargo-test.log || ! grep -q '^test result' target/cargo-test.log; then
+# Kept: cargo's "Running <test binary>" and "Doc-tests <crate>" lines, which say which suite the
+# "running N tests" and "test result: " lines below them belong to. The summary is matched with its
+# colon: a test named results_* prints "test results_... ... ok", which is not a summary.
+cargo test --workspace --locked 2>&1 | tee target/cargo-test.log |
+    grep -E '^ +(Running|Doc-tests) |^(test result: |running [0-9]+ tests?$|error|failures|---- |thread )' || true
+if grep -qE '^test result: FAILED|^error' target/cargo-test.log || ! grep -q '^test result: ' target/cargo-test.log; then
     echo "cargo test failed: see target/cargo-test.log" >&2
     grep -A30 -E '^failures:' target/cargo-test.log >&2 || tail -n 40 target/cargo-test.log >&2
     exit 1
@@ -47,4 +51,4 @@ if [ -n "${CI:-}" ] || [ -n "${NEXTGNN_SLURM_TEST:-}" ]; then
     NEXTGNN_BIN="$PWD/target/debug" bash tests/slurm/run.sh
 fi
 
-grep -E '^test result' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo: %d passed, %d failed\n", p, f}'
+grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo: %d passed, %d failed\n", p, f}'
