@@ -6,7 +6,7 @@
 Run with a python that has torch, torch_geometric, numpy, pandas, scipy, networkx and tables
 (run.sh uses benches/.venv). For the real label file and REPS-times replicated copies
 (replicate.py), in the kNN template and the classic + cloud configurations:
-- voxel2graph on one thread (best of 3 runs, CPU time of the whole process, start-up and writing
+- voxel2graph on one thread (best of 5 runs, CPU time of the whole process, start-up and writing
   its output file included);
 - reference_graphs.py in full mode (`--output`, one run): torch tensors, torch_geometric Data
   objects and torch.save of the list into the temporary directory, as NEXT_GRAPHS does; CPU time
@@ -49,7 +49,7 @@ def run(cmd, env=None):
 
 def ours(path, args):
     best = None
-    for _ in range(3):
+    for _ in range(5):
         u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = run([binary, "--threads", "1", *args, path, "-o", os.path.join(tmp, "out.gs")])
         u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
