@@ -476,22 +476,12 @@ fn bad_inputs_give_one_line_errors() {
     );
     // A checkpoint cut short, as when the job writing it was killed mid-copy.
     let cfg = nextgnn_gcn::train::TrainConfig {
-        task: nextgnn_gcn::model::Task::Classification,
         nconv: 1,
-        mult: 2,
-        dropout: 0.1,
         class_weights: nextgnn_gcn::train::ClassWeights::List(vec![0.5, 0.5]),
-        lr: 5e-4,
-        betas: [0.9, 0.999],
-        eps: 1e-6,
-        weight_decay: 0.0,
-        lr_factor: 0.6,
-        patience: 10,
-        min_lr: 1e-6,
         epochs: 1,
         batch: 4,
         valid_batch: 4,
-        seed: 0,
+        ..Default::default()
     };
     let store = nextgnn_gcn::store::GraphStore::new(2, false);
     let bytes = nextgnn_gcn::train::new_run(cfg, schema(true), &store)

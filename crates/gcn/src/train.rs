@@ -84,6 +84,30 @@ pub struct TrainConfig {
     pub seed: u64,
 }
 
+impl Default for TrainConfig {
+    /// The reference's GCNClass template, as gcn-train's defaults (20 epochs, seed 0).
+    fn default() -> Self {
+        TrainConfig {
+            task: Task::Classification,
+            nconv: 4,
+            mult: 2,
+            dropout: 0.1,
+            class_weights: ClassWeights::Auto,
+            lr: 5e-4,
+            betas: [0.9, 0.999],
+            eps: 1e-6,
+            weight_decay: 0.0,
+            lr_factor: 0.6,
+            patience: 10,
+            min_lr: 1e-6,
+            epochs: 20,
+            batch: 64,
+            valid_batch: 64,
+            seed: 0,
+        }
+    }
+}
+
 /// PyTorch's ReduceLROnPlateau (mode min, relative threshold 1e-4, no cooldown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plateau {
@@ -674,22 +698,13 @@ mod tests {
 
     fn small_checkpoint() -> Checkpoint {
         let cfg = TrainConfig {
-            task: Task::Classification,
             nconv: 1,
-            mult: 2,
-            dropout: 0.1,
             class_weights: ClassWeights::List(vec![0.5, 0.5]),
-            lr: 5e-4,
-            betas: [0.9, 0.999],
-            eps: 1e-6,
-            weight_decay: 0.0,
-            lr_factor: 0.6,
-            patience: 10,
-            min_lr: 1e-6,
             epochs: 1,
             batch: 4,
             valid_batch: 4,
             seed: 3,
+            ..TrainConfig::default()
         };
         let schema = Schema::reference(&["ener", "nhits"], &["x", "y", "z"]);
         new_run(cfg, schema, &GraphStore::new(2, false)).unwrap()

@@ -116,8 +116,6 @@ struct Args {
     max_batches: Option<usize>,
 }
 
-const DEFAULT_EPOCHS: usize = 20;
-
 /// `--epochs`: a whole number, at least 1.
 fn parse_epochs(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
@@ -171,7 +169,9 @@ fn main() {
             lr_factor: a.lr_factor,
             patience: a.patience,
             min_lr: a.min_lr,
-            epochs: a.epochs.map_or(DEFAULT_EPOCHS, |e| e as usize),
+            epochs: a
+                .epochs
+                .map_or(TrainConfig::default().epochs, |e| e as usize),
             batch: a.batch,
             valid_batch: a.valid_batch,
             seed: a.seed,
