@@ -23,9 +23,12 @@ ensure_system_deps() {
         missing+=(libhdf5-dev libfontconfig1-dev)
     fi
     [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
-    # bindgen loads libclang.so at build time; LIBCLANG_PATH points elsewhere when set.
-    [ -n "${LIBCLANG_PATH:-}" ] || compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null \
-        || compgen -G "/usr/lib/*/libclang*.so*" >/dev/null || missing+=(libclang-dev)
+    # bindgen loads libclang.so at build time; LIBCLANG_PATH points elsewhere when set. The
+    # patterns leave out libclang-cpp.so (a different library, often installed alone), which
+    # bindgen does not accept.
+    [ -n "${LIBCLANG_PATH:-}" ] || compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null \
+        || compgen -G "/usr/lib/*/libclang.so*" >/dev/null \
+        || compgen -G "/usr/lib/*/libclang-[0-9]*.so*" >/dev/null || missing+=(libclang-dev)
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
