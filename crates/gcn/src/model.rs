@@ -13,12 +13,12 @@ pub const BN_MOMENTUM: f64 = 0.1;
 /// BatchNorm epsilon (PyTorch default).
 pub const BN_EPS: f64 = 1e-5;
 
-/// What the network predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What the network predicts (gcn-train's `--task` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Task {
-    /// One class per graph (binclass), after global mean pooling.
+    /// One class per event (binclass), after global mean pooling.
     Classification,
-    /// One class per node (y), no pooling.
+    /// One class per voxel (y: other, track, blob), no pooling.
     Segmentation,
 }
 

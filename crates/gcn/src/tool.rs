@@ -10,27 +10,15 @@ use nextgnn_stream::{FileReader, Graph, Schema, StreamReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// Where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the model runs; the tools' `--device` values (cpu, cuda, cpu-dfdx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceKind {
-    /// CPU with the custom kernels.
+    /// CPU with the custom graph kernels.
     Cpu,
-    /// CPU with dfdx's own ops only (the code path CUDA uses; for checks).
-    CpuDfdx,
-    /// The first CUDA GPU (needs the `cuda` feature).
+    /// The first CUDA GPU (build with --features cuda).
     Cuda,
-}
-
-impl std::str::FromStr for DeviceKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "cpu" => Ok(DeviceKind::Cpu),
-            "cpu-dfdx" => Ok(DeviceKind::CpuDfdx),
-            "cuda" => Ok(DeviceKind::Cuda),
-            _ => Err(format!("unknown device '{s}' (cpu, cuda or cpu-dfdx)")),
-        }
-    }
+    /// CPU with dfdx's own ops only: the CUDA code path, for comparisons.
+    CpuDfdx,
 }
 
 /// Calls `f` with the backend of `kind`.
@@ -230,12 +218,12 @@ pub fn train_command(
     result
 }
 
-/// Output format of gcn-predict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output format of gcn-predict (its `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Comma-separated text with a header line.
+    /// Comma-separated values with a header line.
     Csv,
-    /// HDF5 table readable by `pandas.read_hdf`.
+    /// HDF5 table (PyTables layout, readable by `pandas.read_hdf`) named EventPred or VoxelPred.
     H5,
 }
 

@@ -1,6 +1,6 @@
 //! gcn-predict: classify events (or voxels) of a graph stream with a trained GCN.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use nextgnn_gcn::tool::{self, DeviceKind, Format};
 use std::path::PathBuf;
 
@@ -19,24 +19,6 @@ evaluation mode (running BatchNorm statistics, no dropout), so the output is det
 In Python: pandas.read_hdf('pred.h5', 'EventPred') (or 'VoxelPred'), or pandas.read_csv.
 When the stream carries labels, the accuracy (or the IoU per class) is printed on stderr.";
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum FormatArg {
-    /// Comma-separated values with a header line.
-    Csv,
-    /// HDF5 table (PyTables layout) named EventPred or VoxelPred.
-    H5,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DeviceArg {
-    /// CPU with the custom graph kernels.
-    Cpu,
-    /// The first CUDA GPU (build with --features cuda).
-    Cuda,
-    /// CPU with dfdx's own ops only: the CUDA code path, for comparisons.
-    CpuDfdx,
-}
-
 /// Predict event classes (or voxel classes) of a graph stream with a model from gcn-train.
 #[derive(Parser, Debug)]
 #[command(name = "gcn-predict", version, after_help = EXAMPLES)]
@@ -52,13 +34,13 @@ struct Args {
     output: String,
     /// Output format [default: from the output name: h5 for .h5/.hdf5, else csv].
     #[arg(long, value_enum)]
-    format: Option<FormatArg>,
+    format: Option<Format>,
     /// Graphs per evaluation batch (does not change the results).
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "cpu")]
-    device: DeviceArg,
+    device: DeviceKind,
     /// CPU threads (0 = one per core); results do not depend on it.
     #[arg(long, default_value_t = 0, env = "SLURM_CPUS_PER_TASK")]
     threads: usize,
@@ -79,21 +61,13 @@ fn main() {
         tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let by_name = if a.output.ends_with(".h5") || a.output.ends_with(".hdf5") {
-            FormatArg::H5
+            Format::H5
         } else {
-            FormatArg::Csv
+            Format::Csv
         };
-        let format = match a.format.unwrap_or(by_name) {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::H5 => Format::H5,
-        };
-        let device = match a.device {
-            DeviceArg::Cpu => DeviceKind::Cpu,
-            DeviceArg::Cuda => DeviceKind::Cuda,
-            DeviceArg::CpuDfdx => DeviceKind::CpuDfdx,
-        };
+        let format = a.format.unwrap_or(by_name);
         let (task, score) =
-            tool::predict_command(&a.model, &a.input, &a.output, format, a.batch, device)?;
+            tool::predict_command(&a.model, &a.input, &a.output, format, a.batch, a.device)?;
         if let Some(s) = score {
             eprintln!("gcn-predict: {}", tool::score_line(task, &s));
         }

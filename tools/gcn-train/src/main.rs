@@ -1,6 +1,6 @@
 //! gcn-train: train the GCN (event classification or voxel segmentation) on graph streams.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use nextgnn_gcn::model::Task;
 use nextgnn_gcn::tool::{self, DeviceKind, TrainArgs};
 use nextgnn_gcn::train::{ClassWeights, Outcome, TrainConfig};
@@ -22,24 +22,6 @@ with status 0; --resume DIR/last.ckpt then continues to the same final weights a
 never interrupted. Training batches are reshuffled every epoch from --seed and the last
 incomplete batch is dropped, as in the reference.";
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TaskArg {
-    /// One class per event (binclass), after global mean pooling.
-    Classification,
-    /// One class per voxel (y: other, track, blob).
-    Segmentation,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DeviceArg {
-    /// CPU with the custom graph kernels.
-    Cpu,
-    /// The first CUDA GPU (build with --features cuda).
-    Cuda,
-    /// CPU with dfdx's own ops only: the CUDA code path, for comparisons.
-    CpuDfdx,
-}
-
 /// Train the NEXT graph convolutional network (the reference GCNClass layout) on graph streams.
 #[derive(Parser, Debug)]
 #[command(name = "gcn-train", version, after_help = EXAMPLES)]
@@ -55,7 +37,7 @@ struct Args {
     out: PathBuf,
     /// What to predict.
     #[arg(long, value_enum, default_value = "classification")]
-    task: TaskArg,
+    task: Task,
     /// Number of convolution blocks (GCNConv, BatchNorm, ReLU, dropout).
     #[arg(long, default_value_t = 4)]
     nconv: usize,
@@ -104,7 +86,7 @@ struct Args {
     seed: u64,
     /// Where to compute.
     #[arg(long, value_enum, default_value = "cpu")]
-    device: DeviceArg,
+    device: DeviceKind,
     /// CPU threads (0 = one per core); results do not depend on it.
     #[arg(long, default_value_t = 0, env = "SLURM_CPUS_PER_TASK")]
     threads: usize,
@@ -154,10 +136,7 @@ fn main() {
             signal_hook::flag::register(sig, stop.clone())?;
         }
         let cfg = TrainConfig {
-            task: match a.task {
-                TaskArg::Classification => Task::Classification,
-                TaskArg::Segmentation => Task::Segmentation,
-            },
+            task: a.task,
             nconv: a.nconv,
             mult: a.mult,
             dropout: a.dropout,
@@ -182,11 +161,7 @@ fn main() {
             out: a.out.clone(),
             resume: a.resume.clone(),
             epochs_override: a.epochs.map(|e| e as usize),
-            device: match a.device {
-                DeviceArg::Cpu => DeviceKind::Cpu,
-                DeviceArg::Cuda => DeviceKind::Cuda,
-                DeviceArg::CpuDfdx => DeviceKind::CpuDfdx,
-            },
+            device: a.device,
             max_batches: a.max_batches,
         };
         let curves = a.out.join("curves.svg");
