@@ -3,8 +3,9 @@
 mod gcn_support;
 use gcn_support::*;
 use nextgnn_gcn::predict::{EventPred, VoxelPred};
+use std::path::{Path, PathBuf};
 
-fn train(dir: &std::path::Path, task: &str) -> (String, String) {
+fn train(dir: &Path, task: &str) -> (PathBuf, PathBuf) {
     let (tr, va) = (dir.join("train.gs"), dir.join("valid.gs"));
     write_synthetic(&tr, 64, 1, true);
     write_synthetic(&va, 40, 2, true);
@@ -14,17 +15,13 @@ fn train(dir: &std::path::Path, task: &str) -> (String, String) {
     } else {
         "1,1,1"
     };
-    run_ok(
-        "gcn-train",
+    train_ok(
+        &tr,
+        &va,
+        &out,
         &[
             "--task",
             task,
-            "--train",
-            tr.to_str().unwrap(),
-            "--valid",
-            va.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
             "--epochs",
             "2",
             "--batch",
@@ -33,10 +30,7 @@ fn train(dir: &std::path::Path, task: &str) -> (String, String) {
             weights,
         ],
     );
-    (
-        out.join("best.ckpt").to_str().unwrap().to_string(),
-        va.to_str().unwrap().to_string(),
-    )
+    (out.join("best.ckpt"), va)
 }
 
 #[test]
@@ -45,32 +39,8 @@ fn event_table_csv_and_h5_agree_and_are_sorted() {
     let (model, va) = train(d.path(), "classification");
     let csv = d.path().join("p.csv");
     let h5 = d.path().join("p.h5");
-    run_ok(
-        "gcn-predict",
-        &[
-            "--model",
-            &model,
-            &va,
-            "-o",
-            csv.to_str().unwrap(),
-            "--threads",
-            "1",
-        ],
-    );
-    run_ok(
-        "gcn-predict",
-        &[
-            "--model",
-            &model,
-            &va,
-            "-o",
-            h5.to_str().unwrap(),
-            "--format",
-            "h5",
-            "--batch",
-            "7",
-        ],
-    );
+    predict_ok(&model, &va, &csv, &["--threads", "1"]);
+    predict_ok(&model, &va, &h5, &["--format", "h5", "--batch", "7"]);
     let (h, rows) = read_csv(&csv);
     assert_eq!(h.join(","), "file_id,dataset_id,binclass,num_nodes,num_edges,mean_x,mean_y,mean_z,maxE_x,maxE_y,maxE_z,mean_dist,class_0,class_1");
     assert_eq!(rows.len(), 40);
@@ -116,33 +86,19 @@ fn voxel_table_has_one_row_per_voxel() {
     let d = tempfile::tempdir().unwrap();
     let (model, va) = train(d.path(), "segmentation");
     let h5 = d.path().join("v.h5");
-    let err = run_ok(
-        "gcn-predict",
-        &[
-            "--model",
-            &model,
-            &va,
-            "-o",
-            h5.to_str().unwrap(),
-            "--format",
-            "h5",
-        ],
-    );
+    let err = predict_ok(&model, &va, &h5, &["--format", "h5"]);
     assert!(err.contains("IoU class 0"), "{err}");
     let f = hdf5::File::open(&h5).unwrap();
     let t: Vec<VoxelPred> = f.dataset("VoxelPred").unwrap().read_raw().unwrap();
     let csv = d.path().join("v.csv");
-    run_ok(
-        "gcn-predict",
-        &["--model", &model, &va, "-o", csv.to_str().unwrap()],
-    );
+    predict_ok(&model, &va, &csv, &[]);
     let (h, rows) = read_csv(&csv);
     assert_eq!(
         h.join(","),
         "file_id,dataset_id,binclass,x,y,z,energy,label,class_0,class_1,class_2"
     );
     assert_eq!(t.len(), rows.len());
-    let graphs = nextgnn_stream::StreamReader::open(&va)
+    let graphs = nextgnn_stream::StreamReader::open(p(&va))
         .unwrap()
         .read_all()
         .unwrap();
@@ -170,10 +126,10 @@ fn predict_rejects_a_stream_of_another_schema() {
         "gcn-predict",
         &[
             "--model",
-            &model,
-            other.to_str().unwrap(),
+            p(&model),
+            p(&other),
             "-o",
-            d.path().join("x.csv").to_str().unwrap(),
+            p(&d.path().join("x.csv")),
         ],
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -183,9 +139,6 @@ fn predict_rejects_a_stream_of_another_schema() {
         "{err}"
     );
     assert!(!d.path().join("x.csv").exists());
-    let o = run(
-        "gcn-predict",
-        &["--model", other.to_str().unwrap(), other.to_str().unwrap()],
-    );
+    let o = run("gcn-predict", &["--model", p(&other), p(&other)]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a gcn-train checkpoint"));
 }

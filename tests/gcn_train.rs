@@ -19,15 +19,11 @@ fn learns_a_learnable_synthetic_set() {
     write_synthetic(&tr, 256, 1, true);
     write_synthetic(&va, 128, 2, true);
     let out = d.path().join("run");
-    run_ok(
-        "gcn-train",
+    train_ok(
+        &tr,
+        &va,
+        &out,
         &[
-            "--train",
-            tr.to_str().unwrap(),
-            "--valid",
-            va.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
             "--epochs",
             "8",
             "--batch",
@@ -56,16 +52,7 @@ fn learns_a_learnable_synthetic_set() {
 
     // The best model classifies the validation events as well on prediction.
     let pred = d.path().join("pred.csv");
-    let err = run_ok(
-        "gcn-predict",
-        &[
-            "--model",
-            out.join("best.ckpt").to_str().unwrap(),
-            va.to_str().unwrap(),
-            "-o",
-            pred.to_str().unwrap(),
-        ],
-    );
+    let err = predict_ok(&out.join("best.ckpt"), &va, &pred, &[]);
     let acc: f64 = err
         .split("accuracy ")
         .nth(1)
@@ -85,17 +72,13 @@ fn segmentation_trains_per_voxel() {
     write_synthetic(&tr, 128, 4, true);
     write_synthetic(&va, 32, 5, true);
     let out = d.path().join("seg");
-    run_ok(
-        "gcn-train",
+    train_ok(
+        &tr,
+        &va,
+        &out,
         &[
             "--task",
             "segmentation",
-            "--train",
-            tr.to_str().unwrap(),
-            "--valid",
-            va.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
             "--epochs",
             "4",
             "--batch",
@@ -172,20 +155,16 @@ fn segmentation_learns_voxel_classes_of_toy_events() {
                 gs.to_str().unwrap(),
             ],
         );
-        streams.push(gs.to_str().unwrap().to_string());
+        streams.push(gs);
     }
     let out = d.path().join("seg");
-    run_ok(
-        "gcn-train",
+    train_ok(
+        &streams[0],
+        &streams[1],
+        &out,
         &[
             "--task",
             "segmentation",
-            "--train",
-            &streams[0],
-            "--valid",
-            &streams[1],
-            "--out",
-            out.to_str().unwrap(),
             "--epochs",
             "12",
             "--batch",
@@ -201,15 +180,11 @@ fn segmentation_learns_voxel_classes_of_toy_events() {
     let last: f64 = rows.last().unwrap()[col(&h, "train_loss")].parse().unwrap();
     // ln 3 = 1.0986 is the class-weighted loss of a constant prediction.
     assert!(last < 0.9, "training loss {first} -> {last}");
-    let err = run_ok(
-        "gcn-predict",
-        &[
-            "--model",
-            out.join("best.ckpt").to_str().unwrap(),
-            &streams[1],
-            "-o",
-            d.path().join("voxels.csv").to_str().unwrap(),
-        ],
+    let err = predict_ok(
+        &out.join("best.ckpt"),
+        &streams[1],
+        &d.path().join("voxels.csv"),
+        &[],
     );
     let iou = printed_iou(&err);
     let mean = iou.iter().sum::<f64>() / 3.0;
@@ -238,14 +213,8 @@ fn resume_reaches_the_same_weights_as_an_uninterrupted_run() {
     let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
     write_synthetic(&tr, 70, 6, true);
     write_synthetic(&va, 20, 7, true);
-    let common = |out: &Path| -> Vec<String> {
-        [
-            "--train",
-            tr.to_str().unwrap(),
-            "--valid",
-            va.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
             "--epochs",
             "3",
             "--batch",
@@ -256,40 +225,21 @@ fn resume_reaches_the_same_weights_as_an_uninterrupted_run() {
             "0",
             "--lr",
             "2e-3",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        ];
+        args.extend_from_slice(extra);
+        train_ok(&tr, &va, out, &args)
     };
     let a = d.path().join("a");
-    let args: Vec<String> = common(&a);
-    run_ok(
-        "gcn-train",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    train(&a, &[]);
     // 8 batches per epoch: stop in the middle of epoch 2, then resume twice more.
     let b = d.path().join("b");
-    let mut args = common(&b);
-    args.extend(["--max-batches".to_string(), "11".to_string()]);
-    let err = run_ok(
-        "gcn-train",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let err = train(&b, &["--max-batches", "11"]);
     assert!(err.contains("stopped at epoch 2 after batch 3"), "{err}");
     let ck = Checkpoint::load(&b.join("last.ckpt")).unwrap();
     assert_eq!((ck.epoch, ck.batch_pos), (1, 3));
-    let last = b.join("last.ckpt").to_str().unwrap().to_string();
-    let resume = |extra: &[&str]| {
-        let mut args = common(&b);
-        args.extend(["--resume".to_string(), last.clone()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        run_ok(
-            "gcn-train",
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-    };
-    resume(&["--max-batches", "7"]);
-    resume(&[]);
+    let last = b.join("last.ckpt");
+    train(&b, &["--resume", p(&last), "--max-batches", "7"]);
+    train(&b, &["--resume", p(&last)]);
     assert_eq!(
         final_weights(&a.join("last.ckpt")),
         final_weights(&b.join("last.ckpt"))
@@ -367,20 +317,15 @@ fn trains_on_real_graphs_from_voxel2graph() {
         "voxel2graph",
         &[label.to_str().unwrap(), "-o", gs.to_str().unwrap()],
     );
-    let g = gs.to_str().unwrap();
     for task in ["classification", "segmentation"] {
         let out = d.path().join(task);
-        run_ok(
-            "gcn-train",
+        train_ok(
+            &gs,
+            &gs,
+            &out,
             &[
                 "--task",
                 task,
-                "--train",
-                g,
-                "--valid",
-                g,
-                "--out",
-                out.to_str().unwrap(),
                 "--epochs",
                 "2",
                 "--batch",
@@ -396,16 +341,7 @@ fn trains_on_real_graphs_from_voxel2graph() {
         let (_, rows) = read_csv(&out.join("metrics.csv"));
         assert_eq!(rows.len(), 2);
         let pred = d.path().join(format!("{task}.csv"));
-        run_ok(
-            "gcn-predict",
-            &[
-                "--model",
-                out.join("best.ckpt").to_str().unwrap(),
-                g,
-                "-o",
-                pred.to_str().unwrap(),
-            ],
-        );
+        predict_ok(&out.join("best.ckpt"), &gs, &pred, &[]);
         let (_, rows) = read_csv(&pred);
         // All six events are binclass 0 in this file; segmentation writes one row per voxel.
         assert_eq!(rows.len(), if task == "classification" { 6 } else { 318 });
@@ -551,11 +487,12 @@ fn argument_errors_exit_2_and_betas_is_one_value() {
     assert!(!help.contains("<BETAS>"), "{help}");
 
     // One comma-separated value is used as given, and saved with the run.
-    run_ok(
-        "gcn-train",
+    train_ok(
+        &data,
+        &data,
+        &out,
         &[
-            "--train", l, "--valid", l, "--out", o, "--betas", "0.8,0.99", "--epochs", "1",
-            "--batch", "4", "--nconv", "1",
+            "--betas", "0.8,0.99", "--epochs", "1", "--batch", "4", "--nconv", "1",
         ],
     );
     let ck = Checkpoint::load(&out.join("last.ckpt")).unwrap();
@@ -574,15 +511,11 @@ fn results_do_not_depend_on_the_thread_count() {
         let mut runs = Vec::new();
         for threads in ["1", "2", "3"] {
             let out = d.path().join(format!("{task}-{threads}"));
-            run_ok(
-                "gcn-train",
+            train_ok(
+                &tr,
+                &va,
+                &out,
                 &[
-                    "--train",
-                    tr.to_str().unwrap(),
-                    "--valid",
-                    va.to_str().unwrap(),
-                    "--out",
-                    out.to_str().unwrap(),
                     "--task",
                     task,
                     "--class-weights",
@@ -611,18 +544,7 @@ fn results_do_not_depend_on_the_thread_count() {
             let s = col(&h, "seconds");
             let metrics: Vec<Vec<String>> = rows.into_iter().map(|r| r[..s].to_vec()).collect();
             let pred = d.path().join(format!("{task}-{threads}.csv"));
-            run_ok(
-                "gcn-predict",
-                &[
-                    "--model",
-                    out.join("last.ckpt").to_str().unwrap(),
-                    va.to_str().unwrap(),
-                    "--threads",
-                    threads,
-                    "-o",
-                    pred.to_str().unwrap(),
-                ],
-            );
+            predict_ok(&out.join("last.ckpt"), &va, &pred, &["--threads", threads]);
             runs.push((
                 metrics,
                 final_weights(&out.join("last.ckpt")),

@@ -119,3 +119,22 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// A path as the `&str` the tools' argument lists take.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Runs gcn-train on `train` and `valid` into `out`, with `extra` options; returns stderr.
+pub fn train_ok(train: &Path, valid: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["--train", p(train), "--valid", p(valid), "--out", p(out)];
+    args.extend_from_slice(extra);
+    run_ok("gcn-train", &args)
+}
+
+/// Runs gcn-predict with `model` on `input`, writing `output`, with `extra` options; returns stderr.
+pub fn predict_ok(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["--model", p(model), p(input), "-o", p(output)];
+    args.extend_from_slice(extra);
+    run_ok("gcn-predict", &args)
+}
