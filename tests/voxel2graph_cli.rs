@@ -56,6 +56,16 @@ fn read(path: &Path) -> (nextgnn_stream::Schema, Vec<Graph>) {
     (r.schema().clone(), g)
 }
 
+/// The options that read the old NEXT_SPARSECONVNET layout of the golden `MC_dataset.h5`.
+const MC_DATASET: [&str; 6] = [
+    "--table",
+    "DATASET/Voxels",
+    "--features",
+    "energy",
+    "--coords",
+    "xbin,ybin,zbin",
+];
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -75,18 +85,11 @@ fn config_of(json: &str) -> (Vec<String>, i64) {
         }
         "graphs_mcdataset_classic.json" => (
             v(&[
-                "--edges",
-                "classic",
-                "--table",
-                "DATASET/Voxels",
-                "--features",
-                "energy",
-                "--coords",
-                "xbin,ybin,zbin",
-                "--fnum",
-                "0",
-                &mc,
-            ]),
+                &["--edges", "classic"],
+                &MC_DATASET[..],
+                &["--fnum", "0", &mc],
+            ]
+            .concat()),
             1,
         ),
         other => panic!("no voxel2graph configuration known for golden file {other}: add one"),
@@ -456,15 +459,7 @@ fn missing_column_lists_columns() {
 #[test]
 fn file_number_not_in_name_suggests_fnum() {
     fails(
-        &v2g(&[
-            "--table",
-            "DATASET/Voxels",
-            "--features",
-            "energy",
-            "--coords",
-            "xbin,ybin,zbin",
-            s(&golden("MC_dataset.h5")),
-        ]),
+        &v2g(&[&MC_DATASET[..], &[s(&golden("MC_dataset.h5"))]].concat()),
         &["MC_dataset.h5", "--fnum"],
     );
 }
@@ -595,17 +590,11 @@ fn empty_table_gives_valid_empty_stream_and_warning() {
 fn cloud_info_without_cloud_column() {
     fails(
         &v2g(&[
-            "--cloud-info",
-            "--table",
-            "DATASET/Voxels",
-            "--features",
-            "energy",
-            "--coords",
-            "xbin,ybin,zbin",
-            "--fnum",
-            "0",
-            s(&golden("MC_dataset.h5")),
-        ]),
+            &["--cloud-info"],
+            &MC_DATASET[..],
+            &["--fnum", "0", s(&golden("MC_dataset.h5"))],
+        ]
+        .concat()),
         &["MC_dataset.h5", "--cloud-info needs a cloud column"],
     );
 }
@@ -715,16 +704,7 @@ fn delaunay_edges_equal_scipy_and_degenerate_events_follow_the_rules() {
     let out = dir.path().join("d.gs");
     let nexus = golden("nexus_label_0_doublescape.h5");
     let mc = golden("MC_dataset.h5");
-    let mc_args = [
-        "--table",
-        "DATASET/Voxels",
-        "--features",
-        "energy",
-        "--coords",
-        "xbin,ybin,zbin",
-        "--fnum",
-        "0",
-    ];
+    let mc_args = [&MC_DATASET[..], &["--fnum", "0"]].concat();
     let cases: [(&Path, &[&str], &str, &str); 2] = [
         (&nexus, &[], "DATASET/MCVoxels", "x,y,z"),
         (&mc, &mc_args, "DATASET/Voxels", "xbin,ybin,zbin"),
