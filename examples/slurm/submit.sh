@@ -9,7 +9,7 @@
 #   --from STAGE  start at STAGE (toymc, voxel2graph, split, train, predict), e.g. --from train
 #                 to continue a training that ran out of time
 #   --to STAGE    stop after STAGE, e.g. --to split to prepare the data only
-#   --dry-run     print the sbatch commands instead of running them
+#   --dry-run     print the sbatch commands instead of running them (writes nothing)
 #
 # Everything else comes from the environment (docs/CLUSTER.md has the full list):
 #   NEXTGNN_WORK           run directory, created if needed (default ./nextgnn-run)
@@ -71,8 +71,15 @@ wanted() {
 }
 
 NEXTGNN_WORK="${NEXTGNN_WORK:-$PWD/nextgnn-run}"
-mkdir -p "$NEXTGNN_WORK"
-NEXTGNN_WORK="$(cd "$NEXTGNN_WORK" && pwd)"
+# A dry run creates and writes nothing: the work directory is only named.
+if [ "$dry" = 1 ]; then
+    NEXTGNN_WORK="$(realpath -m "$NEXTGNN_WORK")"
+    labels_out=/dev/null
+else
+    mkdir -p "$NEXTGNN_WORK/logs"
+    NEXTGNN_WORK="$(cd "$NEXTGNN_WORK" && pwd)"
+    labels_out="$NEXTGNN_WORK/labels.txt"
+fi
 export NEXTGNN_WORK
 if [ -n "${NEXTGNN_BIN:-}" ]; then
     NEXTGNN_BIN="$(cd "$NEXTGNN_BIN" && pwd)"
@@ -91,7 +98,6 @@ for tool in toymc voxel2graph graphsplit gcn-train gcn-predict; do
     fi
 done
 
-mkdir -p "$NEXTGNN_WORK/logs"
 common=(--parsable --export=ALL)
 [ -n "${NEXTGNN_ACCOUNT:-}" ] && common+=(--account="$NEXTGNN_ACCOUNT")
 # shellcheck disable=SC2206
@@ -106,8 +112,9 @@ throttle="${NEXTGNN_ARRAY_LIMIT:+%$NEXTGNN_ARRAY_LIMIT}"
 
 # Label files: given, or the names toymc will write (nexus_label_<K>_<kind>.h5).
 if [ -n "${NEXTGNN_LABELS:-}" ]; then
-    grep -v '^[[:space:]]*$' "$NEXTGNN_LABELS" >"$NEXTGNN_WORK/labels.txt"
-    nfiles=$(wc -l <"$NEXTGNN_WORK/labels.txt")
+    [ -r "$NEXTGNN_LABELS" ] || { echo "error: NEXTGNN_LABELS=$NEXTGNN_LABELS: no such readable file (one label file path per line)" >&2; exit 1; }
+    grep -v '^[[:space:]]*$' "$NEXTGNN_LABELS" >"$labels_out" || true
+    nfiles=$(grep -cv '^[[:space:]]*$' "$NEXTGNN_LABELS" || true)
     [ "$nfiles" -gt 0 ] || { echo "error: $NEXTGNN_LABELS lists no files" >&2; exit 1; }
     [ "$start" -eq 0 ] && start=1 # no toymc stage on real files
 else
@@ -115,7 +122,7 @@ else
     kind="${NEXTGNN_KIND:-mix}"
     for ((k = 0; k < nfiles; k++)); do
         echo "$NEXTGNN_WORK/labels/nexus_label_${k}_${kind}.h5"
-    done >"$NEXTGNN_WORK/labels.txt"
+    done >"$labels_out"
 fi
 ntasks="${NEXTGNN_V2G_TASKS:-$nfiles}"
 [ "$ntasks" -gt "$nfiles" ] && ntasks=$nfiles
