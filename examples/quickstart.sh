@@ -31,6 +31,8 @@ echo "== graphsplit 80/10/10 (stratified by binclass)"
 "$BIN/graphsplit" "$OUT/graphs.gs" --prefix "$OUT/split" --stratify binclass --seed 1
 
 echo "== gcn-train ($EPOCHS epochs, classification)"
+# gcn-train refuses an --out that holds another run; a rerun of the quickstart starts afresh.
+rm -rf "$OUT/model"
 "$BIN/gcn-train" --train "$OUT/split_train.gs" --valid "$OUT/split_valid.gs" \
     --task classification --epochs "$EPOCHS" --threads "$THREADS" --seed 1 --out "$OUT/model"
 

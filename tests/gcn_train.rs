@@ -19,7 +19,7 @@ fn learns_a_learnable_synthetic_set() {
     write_synthetic(&tr, 256, 1, true);
     write_synthetic(&va, 128, 2, true);
     let out = d.path().join("run");
-    train_ok(
+    let log = train_ok(
         &tr,
         &va,
         &out,
@@ -40,6 +40,7 @@ fn learns_a_learnable_synthetic_set() {
     assert_eq!(rows.len(), 8);
     let acc: f64 = rows.last().unwrap()[col(&h, "valid_acc")].parse().unwrap();
     assert!(acc > 0.95, "validation accuracy after 8 epochs is {acc}");
+    assert!(!log.contains("has not learned"), "{log}");
     let first: f64 = rows[0][col(&h, "train_loss")].parse().unwrap();
     let last: f64 = rows.last().unwrap()[col(&h, "train_loss")].parse().unwrap();
     assert!(
@@ -567,4 +568,203 @@ fn results_do_not_depend_on_the_thread_count() {
             );
         }
     }
+}
+
+#[test]
+fn a_model_that_predicts_one_class_for_everything_is_reported() {
+    // Every graph the same but for its class: no model can tell them apart.
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("same.gs");
+    let mut rng = Lcg::new(5);
+    let g0 = chain_graph(&mut rng, 0, 0, 0);
+    let f = std::fs::File::create(&path).unwrap();
+    let mut w = nextgnn_stream::StreamWriter::new(f, schema(true), "test").unwrap();
+    for k in 0..16 {
+        let mut g = g0.clone();
+        g.dataset_id = k;
+        g.binclass = k % 2;
+        w.write(&g).unwrap();
+    }
+    w.finish().unwrap();
+    let out = d.path().join("run");
+    let log = train_ok(&path, &path, &out, &["--epochs", "2", "--batch", "4"]);
+    let (h, rows) = read_csv(&out.join("metrics.csv"));
+    assert_eq!(rows[1][col(&h, "valid_acc")], "0.500000");
+    let warning = log
+        .lines()
+        .find(|l| l.starts_with("gcn-train: warning:"))
+        .unwrap_or_else(|| panic!("no warning in: {log}"));
+    assert!(
+        warning.starts_with("gcn-train: warning: the model predicts class ")
+            && warning.contains(" for the whole validation stream: it has not learned"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn an_out_dir_of_another_run_and_options_contradicting_a_checkpoint_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 16, 1, true);
+    write_synthetic(&va, 8, 2, true);
+    let opts = ["--epochs", "1", "--batch", "4", "--nconv", "1"];
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    train_ok(&tr, &va, &a, &opts);
+    train_ok(&tr, &va, &b, &opts);
+    let metrics_a = std::fs::read(a.join("metrics.csv")).unwrap();
+    let a_last = a.join("last.ckpt");
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["--train", p(&tr), "--valid", p(&va), "--out", p(out)]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let fail = |v: Vec<String>| {
+        fail_line(
+            "gcn-train",
+            &v.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    // A second run into a's directory would replace its checkpoints.
+    assert_eq!(
+        fail(args(&a, &opts)),
+        format!(
+            "error: {}: already holds a training run (last.ckpt, best.ckpt, metrics.csv); continue it \
+             with --resume {}, or give another --out (or remove {}) to start a new run",
+            a.display(),
+            a_last.display(),
+            a.display()
+        )
+    );
+    // Continuing a's run into b's directory would mix the two.
+    assert_eq!(
+        fail(args(&b, &["--resume", p(&a_last), "--epochs", "2"])),
+        format!(
+            "error: {}: holds another run's files (last.ckpt, best.ckpt, metrics.csv) and --resume {} \
+             is not from it; a resumed run writes into --out: give --out {} or an empty directory",
+            b.display(),
+            a_last.display(),
+            a.display()
+        )
+    );
+    // A resumed run keeps its hyperparameters; an option saying otherwise is an error.
+    assert_eq!(
+        fail(args(&a, &["--resume", p(&a_last), "--task", "segmentation", "--seed", "5", "--lr", "5e-4"])),
+        format!(
+            "error: {}: --task segmentation (checkpoint: classification), --seed 5 (checkpoint: 0) \
+             contradicts the checkpoint; a resumed run keeps its hyperparameters (only --epochs may \
+             change): drop the option, or start a new run in another --out",
+            a_last.display()
+        )
+    );
+    assert_eq!(std::fs::read(a.join("metrics.csv")).unwrap(), metrics_a);
+    // The same options again, --epochs raised: the run goes on in its own directory.
+    let mut more = opts.to_vec();
+    more[1] = "2";
+    train_ok(
+        &tr,
+        &va,
+        &a,
+        &[&more[..], &["--resume", p(&a_last)]].concat(),
+    );
+    let (_, rows) = read_csv(&a.join("metrics.csv"));
+    assert_eq!(rows.len(), 2);
+    // A resumed run may branch into an empty directory.
+    let c = d.path().join("c");
+    train_ok(&tr, &va, &c, &["--resume", p(&a_last), "--epochs", "3"]);
+    assert_eq!(read_csv(&c.join("metrics.csv")).1.len(), 1);
+}
+
+#[test]
+fn cuda_without_the_feature_fails_first_and_leaves_no_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let err = fail_line(
+        "gcn-train",
+        &[
+            "--train",
+            "missing.gs",
+            "--valid",
+            "missing.gs",
+            "--out",
+            p(&out),
+            "--device",
+            "cuda",
+        ],
+    );
+    assert_eq!(
+        err,
+        "error: --device cuda: this build has no CUDA support; rebuild the GCN tools with \
+         `cargo build --release -p gcn-train -p gcn-predict --features cuda` (needs the CUDA toolkit)"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn streams_without_three_coordinates_are_refused_before_training() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("xy.gs");
+    let mut s = schema(true);
+    s.coord_names = vec!["x".into(), "y".into()];
+    let mut rng = Lcg::new(2);
+    let f = std::fs::File::create(&path).unwrap();
+    let mut w = nextgnn_stream::StreamWriter::new(f, s, "test").unwrap();
+    for k in 0..8 {
+        let mut g = chain_graph(&mut rng, 0, k, k % 2);
+        g.coords = g.coords.chunks(3).flat_map(|c| [c[0], c[1]]).collect();
+        w.write(&g).unwrap();
+    }
+    w.finish().unwrap();
+    let out = d.path().join("run");
+    assert_eq!(
+        fail_line(
+            "gcn-train",
+            &[
+                "--train",
+                p(&path),
+                "--valid",
+                p(&path),
+                "--out",
+                p(&out),
+                "--batch",
+                "4"
+            ]
+        ),
+        format!(
+            "error: {}: the stream has 2 coordinate column(s) [x, y]; the prediction tables need \
+             three (x, y, z): rebuild the graphs with voxel2graph --coords naming three columns",
+            path.display()
+        )
+    );
+    assert!(!out.exists());
+    // gcn-predict says the same, naming the stream, before it reads a graph.
+    let good = d.path().join("good.gs");
+    write_synthetic(&good, 8, 1, true);
+    train_ok(
+        &good,
+        &good,
+        &out,
+        &["--epochs", "1", "--batch", "4", "--nconv", "1"],
+    );
+    let pred = d.path().join("pred.csv");
+    assert_eq!(
+        fail_line(
+            "gcn-predict",
+            &[
+                "--model",
+                p(&out.join("best.ckpt")),
+                p(&path),
+                "-o",
+                p(&pred)
+            ]
+        ),
+        format!(
+            "error: {}: the stream has 2 coordinate column(s) [x, y]; the prediction tables need \
+             three (x, y, z): rebuild the graphs with voxel2graph --coords naming three columns",
+            path.display()
+        )
+    );
+    assert!(!pred.exists());
 }

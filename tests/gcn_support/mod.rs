@@ -138,3 +138,15 @@ pub fn predict_ok(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> 
     args.extend_from_slice(extra);
     run_ok("gcn-predict", &args)
 }
+
+/// Runs a tool that must fail with status 1 and print exactly one line, an error; returns it.
+pub fn fail_line(tool: &str, args: &[&str]) -> String {
+    let o = run(tool, args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{tool} {args:?}: {err}");
+    assert!(
+        err.starts_with("error: ") && err.lines().count() == 1,
+        "{tool} {args:?}: not one error line: {err}"
+    );
+    err.trim_end().to_string()
+}

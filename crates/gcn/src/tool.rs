@@ -6,7 +6,7 @@ use crate::predict::{self, Predictions};
 use crate::store::GraphStore;
 use crate::train::{self, Checkpoint, Outcome, RunSetup, TrainConfig};
 use anyhow::{ensure, Context, Result};
-use nextgnn_stream::{FileReader, Graph, Schema, StreamReader};
+use nextgnn_stream::{FileReader, StreamReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -19,6 +19,23 @@ pub enum DeviceKind {
     Cuda,
     /// CPU with dfdx's own ops only: the CUDA code path, for comparisons.
     CpuDfdx,
+}
+
+/// Why `--device cuda` fails in a build without the `cuda` feature, and the command that fixes it.
+#[cfg(not(feature = "cuda"))]
+const NO_CUDA: &str = "--device cuda: this build has no CUDA support; rebuild the GCN tools with \
+     `cargo build --release -p gcn-train -p gcn-predict --features cuda` (needs the CUDA toolkit)";
+
+impl DeviceKind {
+    /// Fails at once when this build cannot run on the device, before any input is read or any
+    /// output directory is made.
+    pub fn ensure_built(self) -> Result<()> {
+        #[cfg(not(feature = "cuda"))]
+        if self == DeviceKind::Cuda {
+            anyhow::bail!(NO_CUDA);
+        }
+        Ok(())
+    }
 }
 
 /// Calls `f` with the backend of `kind`.
@@ -43,7 +60,7 @@ macro_rules! with_backend {
                 }
                 #[cfg(not(feature = "cuda"))]
                 {
-                    anyhow::bail!("--device cuda: this build has no CUDA support (rebuild with `cargo build --release --features cuda`)")
+                    anyhow::bail!(NO_CUDA)
                 }
             }
         }
@@ -86,14 +103,6 @@ pub fn tune_allocator() {
     }
 }
 
-/// Reads a whole stream into memory, with its schema.
-pub fn read_stream(path: &str) -> Result<(Schema, Vec<Graph>)> {
-    let mut r = StreamReader::open(path)?;
-    let schema = r.schema().clone();
-    let graphs = r.read_all()?;
-    Ok((schema, graphs))
-}
-
 /// Reads the graphs of a stream into a compact store, checking each one as it arrives, so that
 /// the decoded form of only one graph is alive at a time.
 pub fn read_store(r: &mut FileReader, task: Task, nclass: usize, name: &str) -> Result<GraphStore> {
@@ -128,6 +137,71 @@ pub struct TrainArgs {
     pub device: DeviceKind,
     /// Stop after this many batches (tests).
     pub max_batches: Option<usize>,
+    /// Long names of the hyperparameter options given on the command line: with `resume`, each
+    /// must agree with the checkpoint.
+    pub given: Vec<String>,
+}
+
+/// The files a training run writes into its `--out` directory.
+pub const RUN_FILES: [&str; 3] = ["last.ckpt", "best.ckpt", "metrics.csv"];
+
+/// Refuses an `--out` that holds the files of a run other than the one being continued, so that
+/// no run overwrites another's checkpoints or mixes rows into its metrics.csv.
+fn check_out_dir(a: &TrainArgs) -> Result<()> {
+    let out = a.out.display();
+    let held: Vec<&str> = RUN_FILES
+        .into_iter()
+        .filter(|f| a.out.join(f).exists())
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    let held = held.join(", ");
+    match &a.resume {
+        None => anyhow::bail!(
+            "{out}: already holds a training run ({held}); continue it with --resume {}, or \
+             give another --out (or remove {out}) to start a new run",
+            a.out.join("last.ckpt").display()
+        ),
+        Some(p) => {
+            let parent = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let same = match (parent.canonicalize(), a.out.canonicalize()) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => false,
+            };
+            ensure!(
+                same,
+                "{out}: holds another run's files ({held}) and --resume {} is not from it; a \
+                 resumed run writes into --out: give --out {} or an empty directory",
+                p.display(),
+                parent.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Refuses hyperparameter options, given with `--resume`, that contradict the checkpoint: a
+/// resumed run keeps its own (only `--epochs` may change).
+fn check_resume_options(cfg: &TrainConfig, ck: &Checkpoint, a: &TrainArgs) -> Result<()> {
+    let Some(p) = &a.resume else { return Ok(()) };
+    let clashes: Vec<String> = cfg
+        .differences(&ck.config)
+        .into_iter()
+        .filter(|(name, _, _)| a.given.iter().any(|g| g == name))
+        .map(|(name, given, saved)| format!("--{name} {given} (checkpoint: {saved})"))
+        .collect();
+    ensure!(
+        clashes.is_empty(),
+        "{}: {} contradicts the checkpoint; a resumed run keeps its hyperparameters (only --epochs \
+         may change): drop the option, or start a new run in another --out",
+        p.display(),
+        clashes.join(", ")
+    );
+    Ok(())
 }
 
 /// Runs gcn-train; `on_epoch` gets each epoch's metrics (after metrics.csv is written).
@@ -137,7 +211,12 @@ pub fn train_command(
     stop: &AtomicBool,
     mut on_epoch: impl FnMut(&train::EpochMetrics, &Path),
 ) -> Result<Outcome> {
+    a.device.ensure_built()?;
+    check_out_dir(a)?;
     let resumed = a.resume.as_deref().map(Checkpoint::load).transpose()?;
+    if let Some(ck) = &resumed {
+        check_resume_options(&cfg, ck, a)?;
+    }
     let mut train_reader = StreamReader::open(&a.train).context("--train")?;
     let mut valid_reader = StreamReader::open(&a.valid).context("--valid")?;
     let schema = train_reader.schema().clone();
@@ -204,13 +283,17 @@ pub fn train_command(
         max_batches: a.max_batches,
     };
     let metrics = a.out.join("metrics.csv");
-    let result = with_backend!(a.device, |b| train::run(
-        &b,
-        ck,
-        &setup,
-        stop,
-        |m| on_epoch(m, &metrics)
-    ));
+    // A closure, so that a device that fails to open (the `?` in with_backend) still reaches the
+    // clean-up below.
+    let result = (|| {
+        with_backend!(a.device, |b| train::run(
+            &b,
+            ck,
+            &setup,
+            stop,
+            |m| on_epoch(m, &metrics)
+        ))
+    })();
     if result.is_err() && created {
         // A run that failed before its first checkpoint leaves no empty directory behind.
         let _ = std::fs::remove_dir(&a.out);
@@ -236,8 +319,12 @@ pub fn predict_command(
     batch: usize,
     device: DeviceKind,
 ) -> Result<(Task, Option<predict::Score>)> {
+    device.ensure_built()?;
     let ck = Checkpoint::load(model)?;
-    let (schema, mut graphs) = read_stream(input)?;
+    let mut reader = StreamReader::open(input)?;
+    train::check_coords(reader.schema(), input)?;
+    let schema = reader.schema().clone();
+    let mut graphs = reader.read_all()?;
     ensure!(
         schema.node_features == ck.schema.node_features,
         "{input}: node features [{}] differ from the model's [{}] ({})",

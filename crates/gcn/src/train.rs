@@ -108,6 +108,63 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// The gcn-train options (long names) whose values differ between `self` and `other`, with
+    /// both values; `epochs` is left out because a resumed run may change it.
+    pub fn differences(&self, other: &TrainConfig) -> Vec<(&'static str, String, String)> {
+        let weights = |w: &ClassWeights| match w {
+            ClassWeights::Auto => "auto".to_string(),
+            ClassWeights::List(v) => v.iter().map(f32::to_string).collect::<Vec<_>>().join(","),
+        };
+        let pairs: [(&'static str, String, String); 15] = [
+            ("task", self.task.to_string(), other.task.to_string()),
+            ("nconv", self.nconv.to_string(), other.nconv.to_string()),
+            ("mult", self.mult.to_string(), other.mult.to_string()),
+            (
+                "dropout",
+                self.dropout.to_string(),
+                other.dropout.to_string(),
+            ),
+            (
+                "class-weights",
+                weights(&self.class_weights),
+                weights(&other.class_weights),
+            ),
+            ("lr", self.lr.to_string(), other.lr.to_string()),
+            (
+                "betas",
+                format!("{},{}", self.betas[0], self.betas[1]),
+                format!("{},{}", other.betas[0], other.betas[1]),
+            ),
+            ("eps", self.eps.to_string(), other.eps.to_string()),
+            (
+                "weight-decay",
+                self.weight_decay.to_string(),
+                other.weight_decay.to_string(),
+            ),
+            (
+                "lr-factor",
+                self.lr_factor.to_string(),
+                other.lr_factor.to_string(),
+            ),
+            (
+                "patience",
+                self.patience.to_string(),
+                other.patience.to_string(),
+            ),
+            ("min-lr", self.min_lr.to_string(), other.min_lr.to_string()),
+            ("batch", self.batch.to_string(), other.batch.to_string()),
+            (
+                "valid-batch",
+                self.valid_batch.to_string(),
+                other.valid_batch.to_string(),
+            ),
+            ("seed", self.seed.to_string(), other.seed.to_string()),
+        ];
+        pairs.into_iter().filter(|(_, a, b)| a != b).collect()
+    }
+}
+
 /// PyTorch's ReduceLROnPlateau (mode min, relative threshold 1e-4, no cooldown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plateau {
@@ -257,6 +314,7 @@ pub fn nclass_for(task: Task, schema: &Schema) -> usize {
 
 /// Checks that a stream's schema can be used for `task` with `nclass` classes.
 pub fn check_schema(task: Task, schema: &Schema, name: &str) -> Result<()> {
+    check_coords(schema, name)?;
     if task == Task::Segmentation {
         ensure!(
             schema.has_node_labels,
@@ -269,6 +327,19 @@ pub fn check_schema(task: Task, schema: &Schema, name: &str) -> Result<()> {
             schema.num_node_classes
         );
     }
+    Ok(())
+}
+
+/// Refuses a stream without three coordinate columns: gcn-predict's tables hold x, y, z, so a
+/// model trained on it could never predict (better said before training than after).
+pub fn check_coords(schema: &Schema, name: &str) -> Result<()> {
+    ensure!(
+        schema.coord_names.len() == 3,
+        "{name}: the stream has {} coordinate column(s) [{}]; the prediction tables need three \
+         (x, y, z): rebuild the graphs with voxel2graph --coords naming three columns",
+        schema.coord_names.len(),
+        schema.coord_names.join(", ")
+    );
     Ok(())
 }
 
@@ -365,6 +436,24 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Training graphs per second.
     pub graphs_per_s: f64,
+    /// Validation predictions per class (graphs, or voxels in segmentation); not in metrics.csv.
+    pub valid_predicted: Vec<u64>,
+}
+
+impl EpochMetrics {
+    /// The one class predicted for every validation graph or voxel, if the model predicts only
+    /// one: a model that has not learned (its validation accuracy is that class's fraction).
+    pub fn constant_prediction(&self) -> Option<usize> {
+        let mut used = self
+            .valid_predicted
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0);
+        match (used.next(), used.next()) {
+            (Some((k, _)), None) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// Header line of metrics.csv for a task with `nclass` classes.
@@ -574,6 +663,9 @@ pub fn run<B: Backend>(
             valid_score: scores(task, &valid_conf, nclass),
             seconds: ck.acc.seconds + t0.elapsed().as_secs_f64(),
             graphs_per_s: ck.acc.graphs as f64 / train_secs.max(1e-9),
+            valid_predicted: (0..nclass)
+                .map(|p| (0..nclass).map(|t| valid_conf[t * nclass + p]).sum())
+                .collect(),
         };
         ck.adam.lr = ck.plateau.step(valid_loss, ck.adam.lr, &cfg);
         ck.epoch += 1;

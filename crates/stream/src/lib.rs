@@ -11,7 +11,8 @@ pub mod stream;
 pub use format::{FrameError, FrameIds, MAGIC, MAX_FRAME, MAX_HEADER, MAX_NODES, VERSION};
 pub use graph::{Graph, Schema};
 pub use output::{
-    command_line, parse_args, progress, progress_bytes, run_main, write_atomic, Output,
+    command_line, parse_args, parse_args_given, progress, progress_bytes, run_main, write_atomic,
+    Output,
 };
 pub use stream::{
     check_same_schema, open_streams, read_streams, schema_diff, FileReader, RawFrame, StreamError,

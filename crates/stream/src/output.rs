@@ -188,6 +188,24 @@ pub fn check_not_an_input<'a>(
     Ok(())
 }
 
+/// Refuses a file given twice among `inputs` (also under two names): its graphs would be read
+/// twice, with the same ids, and could land in both a training and a test set. `-` is skipped.
+pub fn check_distinct_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> anyhow::Result<()> {
+    let mut seen: Vec<((u64, u64), &Path)> = Vec::new();
+    for p in inputs {
+        let Some(id) = file_id(p) else { continue };
+        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+            anyhow::bail!(
+                "{}: input given twice (also as {}); each of its graphs would be read twice: give each file once",
+                p.display(),
+                first.display()
+            );
+        }
+        seen.push((id, p));
+    }
+    Ok(())
+}
+
 /// Device and inode of an existing file (symbolic links followed), to tell two names of one file.
 pub fn file_id(p: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -341,8 +359,26 @@ mod tests {
 /// Parses the command line like `T::parse()`, but a usage error is one line (`error: ... (see
 /// --help)`, exit 2) instead of clap's multi-line block, so logs of array jobs stay one line per fault.
 pub fn parse_args<T: clap::Parser>() -> T {
+    parse_args_given::<T>().0
+}
+
+/// [`parse_args`], also returning the long names of the options given on the command line
+/// (rather than taken from defaults or the environment).
+pub fn parse_args_given<T: clap::Parser>() -> (T, Vec<String>) {
     reset_sigpipe();
-    match T::try_parse() {
+    let parsed = T::command().try_get_matches().and_then(|m| {
+        let given = m
+            .ids()
+            .filter(|id| {
+                m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.as_str().replace('_', "-"))
+            .collect();
+        T::from_arg_matches(&m)
+            .map(|a| (a, given))
+            .map_err(|e| e.format(&mut T::command()))
+    });
+    match parsed {
         Ok(a) => a,
         Err(e) => {
             use clap::error::ErrorKind;

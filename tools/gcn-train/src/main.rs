@@ -123,7 +123,7 @@ fn parse_betas(s: &str) -> Result<[f64; 2], String> {
 
 fn main() {
     nextgnn_stream::run_main(|| {
-        let a: Args = nextgnn_stream::parse_args();
+        let (a, given) = nextgnn_stream::parse_args_given::<Args>();
         anyhow::ensure!(
             a.batch > 0 && a.valid_batch > 0,
             "--batch and --valid-batch must be positive"
@@ -163,9 +163,12 @@ fn main() {
             epochs_override: a.epochs.map(|e| e as usize),
             device: a.device,
             max_batches: a.max_batches,
+            given,
         };
         let curves = a.out.join("curves.svg");
+        let mut constant = None;
         let outcome = tool::train_command(cfg, &args, &stop, |m, metrics| {
+            constant = m.constant_prediction();
             let score = m
                 .valid_score
                 .iter()
@@ -180,6 +183,13 @@ fn main() {
                 eprintln!("warning: curves.svg not drawn: {e:#}");
             }
         })?;
+        if let (Outcome::Finished { .. }, Some(k)) = (&outcome, constant) {
+            eprintln!(
+                "gcn-train: warning: the model predicts class {k} for the whole validation stream: \
+                 it has not learned (its score is that class's share). Try another --seed, a larger \
+                 --lr or more --epochs, or graphs with more features (voxel2graph --cloud-info)"
+            );
+        }
         match outcome {
             Outcome::Finished { best_valid } => eprintln!(
                 "gcn-train: done; best validation loss {best_valid:.5} in {}",
