@@ -44,7 +44,7 @@ if grep -qE '^test result: FAILED|^error' target/cargo-test.log || ! grep -q '^t
 fi
 
 step "python tests (numpy reader, pandas/tables interop)"
-PATH="$PWD/target/debug:$PATH" python -m pytest -q python/tests
+PATH="$PWD/target/debug:$PATH" python -m pytest -q python/tests 2>&1 | tee target/pytest.log
 
 if [ -n "${CI:-}" ] || [ -n "${NEXTGNN_SLURM_TEST:-}" ]; then
     step "SLURM (single node on loopback)"
@@ -52,3 +52,4 @@ if [ -n "${CI:-}" ] || [ -n "${NEXTGNN_SLURM_TEST:-}" ]; then
 fi
 
 grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo: %d passed, %d failed\n", p, f}'
+echo "python: $(grep -oE '[0-9]+ passed' target/pytest.log | tail -n 1)"

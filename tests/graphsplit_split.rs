@@ -231,3 +231,46 @@ fn a_prefix_whose_outputs_include_an_input_is_refused() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// Runs graphsplit in `dir`, which must fail with exit status 1; returns stderr.
+fn split_fails(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(tool_path("graphsplit"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn an_input_given_twice_or_a_repeated_event_is_refused() {
+    // Either would put copies of one event into both the training and the test part.
+    let d = tempfile::tempdir().unwrap();
+    make_input(d.path(), "a.gs", 0..300);
+    make_input(d.path(), "b.gs", 250..400);
+    std::os::unix::fs::symlink(d.path().join("a.gs"), d.path().join("alias.gs")).unwrap();
+    assert_eq!(
+        split_fails(d.path(), &["a.gs", "a.gs", "--prefix", "p"]),
+        "error: a.gs: input given twice (also as a.gs); each of its graphs would be read twice: give each file once\n"
+    );
+    assert_eq!(
+        split_fails(d.path(), &["a.gs", "alias.gs", "--prefix", "p"]),
+        "error: alias.gs: input given twice (also as a.gs); each of its graphs would be read twice: give each file once\n"
+    );
+    // b.gs starts with events 250..299 of a.gs: file 2 event 50 is graph 250 of a.gs.
+    assert_eq!(
+        split_fails(
+            d.path(),
+            &["a.gs", "b.gs", "--prefix", "p", "--stratify", "binclass"]
+        ),
+        "error: b.gs: graph 0 (file 2 event 50) repeats graph 250 of a.gs: one event twice could \
+         land in both training and test; remove the copy (or, if they are different events, give \
+         their label files different file numbers: voxel2graph --fnum)\n"
+    );
+    assert!(!d.path().join("p_train.gs").exists());
+    // Disjoint events in two files split fine.
+    make_input(d.path(), "c.gs", 300..400);
+    let out = split(d.path(), &["a.gs", "c.gs", "--prefix", "p"]);
+    assert!(out.ends_with("total       400 graphs\n"), "{out}");
+}

@@ -93,6 +93,13 @@ fn wrong_magic() {
         0,
         "no output left behind"
     );
+    // A label file where a stream belongs: the error says which tool comes first.
+    let h5 = golden("MC_dataset.h5");
+    let h = h5.to_str().unwrap();
+    assert_error(
+        &run("graphinfo", &[h], dir.path()),
+        &format!("error: {h}: an HDF5 file, not a graph stream: turn label files into graphs with voxel2graph first (voxel2graph FILE.h5 -o FILE.gs) (at byte 0, after 0 graphs)"),
+    );
 }
 
 #[test]

@@ -409,6 +409,20 @@ fn not_hdf5() {
         1,
         "no temporary output left"
     );
+    // A graph stream (voxel2graph's own output) given back to it.
+    let gs = dir.path().join("graphs_1_x.gs");
+    let mc = golden("MC_dataset.h5");
+    let args = [&MC_DATASET[..], &["--fnum", "0", s(&mc), "-o", s(&gs)]].concat();
+    ok(&v2g(&args));
+    let e = fails(&v2g(&[s(&gs), "-o", s(&out)]), &[]);
+    assert_eq!(
+        e,
+        format!(
+            "error: {}: a nextgnn graph stream, not a label file: it is voxel2graph's output \
+             already (graphinfo shows it; graphsplit and gcn-train read it)\n",
+            gs.display()
+        )
+    );
 }
 
 #[test]
@@ -887,6 +901,30 @@ fn outputs_that_would_destroy_or_duplicate_inputs_are_refused_before_reading() {
         ]),
         &["--coords names column x twice"],
     );
+    // An empty or repeated feature name, and zero classes.
+    let o = dir.path().join("o.gs");
+    for (args, want) in [
+        (
+            ["--features", ""],
+            "error: --features has an empty column name (\"\"); give column names separated by commas\n",
+        ),
+        (
+            ["--features", "ener,,nhits"],
+            "error: --features has an empty column name (\"ener,,nhits\"); give column names separated by commas\n",
+        ),
+        (
+            ["--features", "ener,ener"],
+            "error: --features names column ener twice; give each column once\n",
+        ),
+        (
+            ["--num-classes", "0"],
+            "error: --num-classes must be at least 1 (labels run from 0 to N-1)\n",
+        ),
+    ] {
+        let r = v2g(&[args[0], args[1], s(&label), "-o", s(&o)]);
+        assert_eq!(r.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&r), want, "{args:?}");
+    }
     assert_eq!(ls(), ["sub", "v_label_1_x.h5"]);
     // A negative file number is a number, not an option.
     let out = dir.path().join("neg.gs");

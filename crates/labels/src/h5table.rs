@@ -354,10 +354,21 @@ pub fn open_file(path: &Path) -> Result<hdf5::File> {
             } else {
                 anyhow::anyhow!("{name}: cannot open HDF5 file: {msg}")
             }
+        } else if starts_with(path, &nextgnn_stream::MAGIC) {
+            anyhow::anyhow!(
+                "{name}: a nextgnn graph stream, not a label file: it is voxel2graph's output already (graphinfo shows it; graphsplit and gcn-train read it)"
+            )
         } else {
             anyhow::anyhow!("{name}: not an HDF5 file (no HDF5 signature); expected a label file")
         }
     })
+}
+
+/// Whether the file at `path` begins with `prefix`.
+fn starts_with(path: &Path, prefix: &[u8]) -> bool {
+    use std::io::Read;
+    let mut buf = vec![0u8; prefix.len()];
+    std::fs::File::open(path).is_ok_and(|mut f| f.read_exact(&mut buf).is_ok() && buf == prefix)
 }
 
 /// Whether the HDF5 signature is at one of the offsets where the format allows it.

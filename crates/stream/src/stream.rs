@@ -105,6 +105,9 @@ impl<R: Read> StreamReader<R> {
         if got == 0 {
             return Err(r.err(0, "empty input: not a graph stream (expected a header; was the producing step killed or given no events?)"));
         }
+        if got == 4 && first == *b"\x89HDF" {
+            return Err(r.err(0, "an HDF5 file, not a graph stream: turn label files into graphs with voxel2graph first (voxel2graph FILE.h5 -o FILE.gs)"));
+        }
         if got < 4 || first != MAGIC[..4] {
             return Err(r.err(0, "not a nextgnn graph stream (wrong magic bytes)"));
         }

@@ -10,7 +10,7 @@ use nextgnn_stream::{
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 /// Names of the three parts, in output order; files are `<prefix>_<name>.gs`.
@@ -186,10 +186,27 @@ pub fn split(inputs: &[String], prefix: &str, opts: &SplitOptions) -> anyhow::Re
         Mode::Shuffle => {
             let mut frames = Vec::new();
             let mut classes = Vec::new();
-            for r in &mut readers {
+            // (fnum, dataset_id) → (input, graph): one event twice would land in two parts.
+            let mut seen: HashMap<(i64, i64), (usize, u64)> = HashMap::new();
+            for (ri, r) in readers.iter_mut().enumerate() {
+                let mut k = 0u64;
                 while let Some(f) = r.next_raw()? {
+                    let ids = f.ids().map_err(|e| r.frame_error(e))?;
+                    if let Some((rj, j)) = seen.insert((ids.fnum, ids.dataset_id), (ri, k)) {
+                        bail!(
+                            "{}: graph {k} (file {} event {}) repeats graph {j} of {}: one event \
+                             twice could land in both training and test; remove the copy (or, if \
+                             they are different events, give their label files different file \
+                             numbers: voxel2graph --fnum)",
+                            inputs[ri],
+                            ids.fnum,
+                            ids.dataset_id,
+                            inputs[rj]
+                        );
+                    }
+                    k += 1;
                     if opts.stratify_binclass {
-                        classes.push(f.ids().map_err(|e| r.frame_error(e))?.binclass);
+                        classes.push(ids.binclass);
                     }
                     pb.inc(f.stored_len() as u64);
                     frames.push(f);

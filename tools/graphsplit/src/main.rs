@@ -63,6 +63,12 @@ fn main() {
             stratify_binclass: a.stratify.is_some(),
         };
         nextgnn_stream::output::remove_temp_files_on_signals()?;
+        nextgnn_stream::output::check_distinct_inputs(
+            a.inputs
+                .iter()
+                .filter(|p| *p != "-")
+                .map(std::path::Path::new),
+        )?;
         for k in 0..PARTS.len() {
             nextgnn_stream::output::check_not_an_input(
                 &part_path(&a.prefix, k),

@@ -211,13 +211,10 @@ fn main() {
         }
         nextgnn_stream::output::remove_temp_files_on_signals()?;
         check_output_name(&a.output, &inputs)?;
-        if let Some(c) = a
-            .coords
-            .iter()
-            .enumerate()
-            .find_map(|(i, c)| a.coords[..i].contains(c).then_some(c))
-        {
-            bail!("--coords names column {c} twice; give each coordinate column once");
+        check_columns("--coords", &a.coords)?;
+        check_columns("--features", &a.features)?;
+        if a.num_classes == Some(0) {
+            bail!("--num-classes must be at least 1 (labels run from 0 to N-1)");
         }
         let task = match a.task_id {
             Some(t) => Some(t),
@@ -379,6 +376,24 @@ impl Sink for StreamSink<'_> {
     }
 }
 
+/// Refuses a column list with an empty name (`--features ""`, `ener,,nhits`) or a name twice.
+fn check_columns(option: &str, names: &[String]) -> Result<()> {
+    if names.iter().any(|c| c.trim().is_empty()) {
+        bail!(
+            "{option} has an empty column name (\"{}\"); give column names separated by commas",
+            names.join(",")
+        );
+    }
+    if let Some(c) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| names[..i].contains(c).then_some(c))
+    {
+        bail!("{option} names column {c} twice; give each column once");
+    }
+    Ok(())
+}
+
 /// Refuses outputs that would destroy or confuse inputs: an input file itself, a name ending in
 /// .h5 (graph streams are not HDF5), and the same input given twice (its graphs would be
 /// written twice, with the same ids, and could land in both training and test sets).
@@ -390,18 +405,6 @@ fn check_output_name(output: &str, inputs: &[PathBuf]) -> Result<()> {
             "{output}: a graph stream is not an HDF5 file; name the output .gs (a label file may be meant as an input: check the command line)"
         );
     }
-    let mut seen: Vec<((u64, u64), &PathBuf)> = Vec::new();
-    for p in inputs {
-        if let Some(id) = nextgnn_stream::output::file_id(p) {
-            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
-                bail!(
-                    "{}: input given twice (also as {}); each file's graphs would be written twice",
-                    p.display(),
-                    first.display()
-                );
-            }
-            seen.push((id, p));
-        }
-    }
+    nextgnn_stream::output::check_distinct_inputs(inputs.iter().map(|p| p.as_path()))?;
     Ok(())
 }
