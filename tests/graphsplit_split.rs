@@ -268,6 +268,10 @@ fn an_input_given_twice_or_a_repeated_event_is_refused() {
          land in both training and test; remove the copy (or, if they are different events, give \
          their label files different file numbers: voxel2graph --fnum)\n"
     );
+    assert_eq!(
+        split_fails(d.path(), &["a.gs", "--prefix", ""]),
+        "error: --prefix is empty; give a path prefix, e.g. --prefix data/next (writes data/next_train.gs, ...)\n"
+    );
     assert!(!d.path().join("p_train.gs").exists());
     // Disjoint events in two files split fine.
     make_input(d.path(), "c.gs", 300..400);

@@ -257,6 +257,12 @@ fn bad_inputs_give_one_line_errors_and_no_file() {
         &["-o", &format!("{d}/plain-file/sub")],
         "cannot create output directory",
     );
+    fails_with(
+        &["-o", &format!("{d}/plain-file")],
+        &format!(
+            "error: {d}/plain-file: exists and is not a directory; -o names the directory the label files go into"
+        ),
+    );
     assert_eq!(
         std::fs::read_dir(d).unwrap().count(),
         1,

@@ -414,6 +414,11 @@ fn not_hdf5() {
     let mc = golden("MC_dataset.h5");
     let args = [&MC_DATASET[..], &["--fnum", "0", s(&mc), "-o", s(&gs)]].concat();
     ok(&v2g(&args));
+    assert_eq!(
+        fails(&v2g(&["-", "-o", s(&out)]), &[]),
+        "error: -: label files cannot be read from stdin (HDF5 needs a seekable file): give their \
+         names, or a list of names with --files-from -\n"
+    );
     let e = fails(&v2g(&[s(&gs), "-o", s(&out)]), &[]);
     assert_eq!(
         e,

@@ -336,6 +336,9 @@ pub struct Table {
 /// Opens `path` as an HDF5 file, with errors that tell a missing file from a non-HDF5 one.
 pub fn open_file(path: &Path) -> Result<hdf5::File> {
     let name = path.display();
+    if path.as_os_str() == "-" {
+        bail!("-: label files cannot be read from stdin (HDF5 needs a seekable file): give their names, or a list of names with --files-from -");
+    }
     if !path.exists() {
         bail!("{name}: no such file");
     }

@@ -456,6 +456,12 @@ pub fn run(
 ) -> Result<Summary> {
     let started = std::time::Instant::now();
     let toy = Toy::new(cfg)?;
+    if out_dir.exists() && !out_dir.is_dir() {
+        bail!(
+            "{}: exists and is not a directory; -o names the directory the label files go into",
+            out_dir.display()
+        );
+    }
     // Created like `mkdir -p`, so array tasks can all name the same fresh directory.
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("{}: cannot create output directory", out_dir.display()))?;

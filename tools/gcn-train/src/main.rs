@@ -19,8 +19,11 @@ Writes into --out: best.ckpt (lowest validation loss), last.ckpt (after every ep
 stopped), metrics.csv (one row per epoch) and curves.svg. On SIGTERM (sent by SLURM before the
 time limit) or Ctrl-C the current batch is finished, last.ckpt written, and the program exits
 with status 0; --resume DIR/last.ckpt then continues to the same final weights as a run that was
-never interrupted. Training batches are reshuffled every epoch from --seed and the last
-incomplete batch is dropped, as in the reference.";
+never interrupted. A resumed run keeps the checkpoint's hyperparameters: an option that
+contradicts them is an error (only --epochs may change). An --out that holds another run's files
+is refused, so that no run overwrites another. Training batches are reshuffled every epoch from
+--seed and the last incomplete batch is dropped, as in the reference. If the final model predicts
+one class for the whole validation stream, a warning says that it has not learned.";
 
 /// Train the NEXT graph convolutional network (the reference GCNClass layout) on graph streams.
 #[derive(Parser, Debug)]

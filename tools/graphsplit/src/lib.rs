@@ -158,7 +158,10 @@ fn input_bytes(inputs: &[String]) -> u64 {
 
 /// Splits `inputs` into `<prefix>_{train,valid,test}.gs`; returns the graphs written to each.
 pub fn split(inputs: &[String], prefix: &str, opts: &SplitOptions) -> anyhow::Result<[u64; 3]> {
-    if prefix.is_empty() || prefix == "-" {
+    if prefix.is_empty() {
+        bail!("--prefix is empty; give a path prefix, e.g. --prefix data/next (writes data/next_train.gs, ...)");
+    }
+    if prefix == "-" {
         bail!("--prefix must name files (PREFIX_train.gs, ...), not stdout");
     }
     if opts.mode == Mode::ByHash && opts.stratify_binclass {
