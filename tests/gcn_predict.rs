@@ -142,3 +142,36 @@ fn predict_rejects_a_stream_of_another_schema() {
     let o = run("gcn-predict", &["--model", p(&other), p(&other)]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a gcn-train checkpoint"));
 }
+
+#[test]
+fn unusable_output_names_are_refused_in_plain_words() {
+    let d = tempfile::tempdir().unwrap();
+    let (model, va) = train(d.path(), "classification");
+    let missing = d.path().join("no-such-dir").join("p.h5");
+    for format in ["csv", "h5"] {
+        assert_eq!(
+            fail_line(
+                "gcn-predict",
+                &["--model", p(&model), p(&va), "-o", p(&missing), "--format", format]
+            ),
+            format!(
+                "error: {}: cannot create output (is the directory there and writable?): No such \
+                 file or directory (os error 2)",
+                missing.display()
+            ),
+            "--format {format}"
+        );
+        assert_eq!(
+            fail_line(
+                "gcn-predict",
+                &["--model", p(&model), p(&va), "-o", p(d.path()), "--format", format]
+            ),
+            format!(
+                "error: {}: is a directory; give the output a file name (a path inside it, or \
+                 another name)",
+                d.path().display()
+            ),
+            "--format {format}"
+        );
+    }
+}

@@ -372,7 +372,11 @@ fn write_predictions(p: &Predictions, output: &str, format: Format) -> Result<()
                 !nextgnn_stream::output::is_special(dest),
                 "{output}: not a regular file; HDF5 output needs a file name"
             );
-            let tmp = nextgnn_stream::output::temp_sibling(dest)?;
+            ensure!(
+                !dest.is_dir(),
+                "{output}: is a directory; give the output a file name (a path inside it, or another name)"
+            );
+            let tmp = nextgnn_stream::output::create_temp_sibling(dest)?.0;
             let r = predict::write_h5(p, &tmp).and_then(|_| {
                 std::fs::rename(&tmp, dest)
                     .with_context(|| format!("{output}: cannot rename into place"))

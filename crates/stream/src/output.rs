@@ -45,13 +45,10 @@ impl Output {
         }
         if dest.is_dir() {
             anyhow::bail!(
-                "{path}: is a directory; give the output a file name (e.g. {path}/graphs.gs)"
+                "{path}: is a directory; give the output a file name (a path inside it, or another name)"
             );
         }
-        let tmp = temp_sibling(&dest)?;
-        let f = File::create(&tmp).with_context(|| {
-            format!("{path}: cannot create output (is the directory there and writable?)")
-        })?;
+        let (tmp, f) = create_temp_sibling(&dest)?;
         let again = f.try_clone().ok();
         Ok(Output {
             writer: BufWriter::with_capacity(1 << 20, Box::new(f)),
@@ -234,6 +231,19 @@ pub fn temp_sibling(dest: &Path) -> anyhow::Result<PathBuf> {
     ));
     track_temp(&tmp);
     Ok(tmp)
+}
+
+/// Creates the empty temporary sibling of `dest` (see [`temp_sibling`]), so that an unwritable
+/// directory is reported in the user's terms before a library (HDF5) tries and says it in its own.
+pub fn create_temp_sibling(dest: &Path) -> anyhow::Result<(PathBuf, File)> {
+    let tmp = temp_sibling(dest)?;
+    let f = File::create(&tmp).with_context(|| {
+        format!(
+            "{}: cannot create output (is the directory there and writable?)",
+            dest.display()
+        )
+    })?;
+    Ok((tmp, f))
 }
 
 /// Writes `bytes` to `path` atomically (temporary sibling, then rename).

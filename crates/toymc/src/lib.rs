@@ -466,7 +466,7 @@ pub fn run(
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("{}: cannot create output directory", out_dir.display()))?;
     let dest = out_dir.join(toy.file_name());
-    let tmp = nextgnn_stream::output::temp_sibling(&dest)?;
+    let tmp = nextgnn_stream::output::create_temp_sibling(&dest)?.0;
     let guard = TempFile(Some(tmp.clone()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
