@@ -152,7 +152,15 @@ fn unusable_output_names_are_refused_in_plain_words() {
         assert_eq!(
             fail_line(
                 "gcn-predict",
-                &["--model", p(&model), p(&va), "-o", p(&missing), "--format", format]
+                &[
+                    "--model",
+                    p(&model),
+                    p(&va),
+                    "-o",
+                    p(&missing),
+                    "--format",
+                    format
+                ]
             ),
             format!(
                 "error: {}: cannot create output (is the directory there and writable?): No such \
@@ -164,7 +172,15 @@ fn unusable_output_names_are_refused_in_plain_words() {
         assert_eq!(
             fail_line(
                 "gcn-predict",
-                &["--model", p(&model), p(&va), "-o", p(d.path()), "--format", format]
+                &[
+                    "--model",
+                    p(&model),
+                    p(&va),
+                    "-o",
+                    p(d.path()),
+                    "--format",
+                    format
+                ]
             ),
             format!(
                 "error: {}: is a directory; give the output a file name (a path inside it, or \
@@ -174,4 +190,37 @@ fn unusable_output_names_are_refused_in_plain_words() {
             "--format {format}"
         );
     }
+}
+
+#[test]
+fn labels_outside_the_models_classes_are_refused() {
+    // A 4-class stream (voxel2graph --simplify-segclass) against a 3-class model.
+    let d = tempfile::tempdir().unwrap();
+    let (model, _) = train(d.path(), "segmentation");
+    let four = d.path().join("four.gs");
+    let mut s = schema(true);
+    s.num_node_classes = 4;
+    let f = std::fs::File::create(&four).unwrap();
+    let mut w = nextgnn_stream::StreamWriter::new(f, s, "t").unwrap();
+    let mut rng = Lcg::new(3);
+    for k in 0..3 {
+        let mut g = chain_graph(&mut rng, 7, k, 0);
+        if k == 1 {
+            g.y[4] = 3;
+        }
+        w.write(&g).unwrap();
+    }
+    w.finish().unwrap();
+    let out = d.path().join("v.csv");
+    assert_eq!(
+        fail_line(
+            "gcn-predict",
+            &["--model", p(&model), p(&four), "-o", p(&out)]
+        ),
+        format!(
+            "error: {}: graph 1 (file 7 event 1): node label 3 outside 0..3",
+            four.display()
+        )
+    );
+    assert!(!out.exists());
 }

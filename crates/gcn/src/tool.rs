@@ -332,14 +332,10 @@ pub fn predict_command(
         ck.schema.node_features.join(", "),
         model.display()
     );
+    // Labels outside the model's classes are refused here, not met while scoring.
+    let nclass = ck.weights.config.nclass;
     for (k, g) in graphs.iter().enumerate() {
-        g.validate(&schema).map_err(|e| {
-            anyhow::anyhow!(
-                "{input}: graph {k} (file {} event {}): {e}",
-                g.fnum,
-                g.dataset_id
-            )
-        })?;
+        train::check_graph(ck.config.task, &schema, g, nclass, input, k)?;
     }
     let nfeat = schema.node_features.len();
     let ncoord = schema.coord_names.len();
