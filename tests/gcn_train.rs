@@ -483,6 +483,28 @@ fn argument_errors_exit_2_and_betas_is_one_value() {
             ),
         );
     }
+    // A negative number is a value (checked like any other), not an unknown option.
+    for (extra, want) in [
+        (["--lr", "-1"], "error: --lr and --eps must be positive"),
+        (
+            ["--dropout", "-0.1"],
+            "error: --dropout must be in [0, 1) (got -0.1)",
+        ),
+        (
+            ["--weight-decay", "-1"],
+            "error: --weight-decay and --min-lr must not be negative",
+        ),
+        (
+            ["--lr-factor", "2"],
+            "error: --lr-factor must be in (0, 1): it multiplies the learning rate when the \
+             validation loss stalls (got 2)",
+        ),
+    ] {
+        let mut args = vec!["--train", l, "--valid", l, "--out", o, "--batch", "4"];
+        args.extend(extra);
+        assert_eq!(fail_line("gcn-train", &args), want, "{extra:?}");
+    }
+    assert!(!out.exists());
     let help = String::from_utf8(run("gcn-train", &["--help"]).stdout).unwrap();
     assert!(help.contains("      --betas <B1,B2>\n"), "{help}");
     assert!(!help.contains("<BETAS>"), "{help}");

@@ -57,11 +57,12 @@ fn show_rows_match_reference_values() {
     let p = stream_of(dir.path(), "graphs_knn6_template.json");
     let out = info(&["--show", "0", "--rows", "2", &p]);
     let lines: Vec<&str> = out.lines().collect();
-    // Reference: x[0] = [0.013571152463555336, 0.0077220075763762], y = 0, coords (42, 57, 67);
+    // Reference: x[0] = [0.013571152463555336, 0.0077220075763762], y = 0 (shown as "label", the
+    // coordinate y keeps its name), coords (42, 57, 67);
     // edge 0 = (0, 1) with attr [1.0, 0.012140615843236446], weight 1.
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
-        ["node", "ener", "nhits", "y", "x", "y", "z"]
+        ["node", "ener", "nhits", "label", "x", "y", "z"]
     );
     assert_eq!(
         lines[2].split_whitespace().collect::<Vec<_>>(),

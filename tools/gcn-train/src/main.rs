@@ -48,32 +48,32 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     mult: usize,
     /// Dropout probability after each block and inside each head.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     dropout: f64,
     /// Loss class weights: `auto` (inverse frequency over the first 1000 training graphs,
     /// normalised to sum 1) or one weight per class, e.g. `0.4,0.6`.
     #[arg(long, default_value = "auto")]
     class_weights: ClassWeights,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
     lr: f64,
     /// Adam β1,β2: one value, two numbers in [0, 1) separated by a comma.
     #[arg(long, value_name = "B1,B2", value_parser = parse_betas, default_value = "0.9,0.999")]
     betas: [f64; 2],
     /// Adam ε.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     eps: f64,
     /// Adam L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f64,
     /// ReduceLROnPlateau: multiply the learning rate by this when the validation loss stalls.
-    #[arg(long, default_value_t = 0.6)]
+    #[arg(long, default_value_t = 0.6, allow_negative_numbers = true)]
     lr_factor: f64,
     /// ReduceLROnPlateau: epochs without improvement before reducing.
     #[arg(long, default_value_t = 10)]
     patience: usize,
     /// ReduceLROnPlateau: lowest learning rate.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     min_lr: f64,
     /// Epochs [default: 20] (with --resume: the total to reach, overriding the checkpoint's).
     #[arg(long, value_parser = parse_epochs)]
@@ -132,6 +132,15 @@ fn main() {
             "--batch and --valid-batch must be positive"
         );
         anyhow::ensure!(a.lr > 0.0 && a.eps > 0.0, "--lr and --eps must be positive");
+        anyhow::ensure!(
+            a.weight_decay >= 0.0 && a.min_lr >= 0.0,
+            "--weight-decay and --min-lr must not be negative"
+        );
+        anyhow::ensure!(
+            a.lr_factor > 0.0 && a.lr_factor < 1.0,
+            "--lr-factor must be in (0, 1): it multiplies the learning rate when the validation loss stalls (got {})",
+            a.lr_factor
+        );
         tool::tune_allocator();
         tool::set_threads(a.threads)?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -102,7 +102,7 @@ pub fn show_text(g: &Graph, s: &Schema, rows: usize) -> String {
         let _ = write!(head, " {f:>12}");
     }
     if !g.y.is_empty() {
-        let _ = write!(head, " {:>4}", "y");
+        let _ = write!(head, " {:>5}", "label");
     }
     for c in &s.coord_names {
         let _ = write!(head, " {c:>6}");
@@ -115,7 +115,7 @@ pub fn show_text(g: &Graph, s: &Schema, rows: usize) -> String {
             let _ = write!(out, " {:>12}", fmt_f32(*v));
         }
         if !g.y.is_empty() {
-            let _ = write!(out, " {:>4}", g.y[i]);
+            let _ = write!(out, " {:>5}", g.y[i]);
         }
         for v in &g.coords[i * nc..(i + 1) * nc] {
             let _ = write!(out, " {v:>6}");
