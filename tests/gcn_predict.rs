@@ -148,47 +148,37 @@ fn unusable_output_names_are_refused_in_plain_words() {
     let d = tempfile::tempdir().unwrap();
     let (model, va) = train(d.path(), "classification");
     let missing = d.path().join("no-such-dir").join("p.h5");
-    for format in ["csv", "h5"] {
-        assert_eq!(
-            fail_line(
-                "gcn-predict",
-                &[
-                    "--model",
-                    p(&model),
-                    p(&va),
-                    "-o",
-                    p(&missing),
-                    "--format",
-                    format
-                ]
-            ),
+    let cases = [
+        (
+            p(&missing),
             format!(
                 "error: {}: cannot create output (is the directory there and writable?): No such \
                  file or directory (os error 2)",
                 missing.display()
             ),
-            "--format {format}"
-        );
-        assert_eq!(
-            fail_line(
-                "gcn-predict",
-                &[
-                    "--model",
-                    p(&model),
-                    p(&va),
-                    "-o",
-                    p(d.path()),
-                    "--format",
-                    format
-                ]
-            ),
+        ),
+        (
+            p(d.path()),
             format!(
                 "error: {}: is a directory; give the output a file name (a path inside it, or \
                  another name)",
                 d.path().display()
             ),
-            "--format {format}"
-        );
+        ),
+    ];
+    for format in ["csv", "h5"] {
+        for (output, want) in &cases {
+            let args = [
+                "--model",
+                p(&model),
+                p(&va),
+                "-o",
+                output,
+                "--format",
+                format,
+            ];
+            assert_eq!(&fail_line("gcn-predict", &args), want, "--format {format}");
+        }
     }
 }
 
@@ -200,17 +190,10 @@ fn labels_outside_the_models_classes_are_refused() {
     let four = d.path().join("four.gs");
     let mut s = schema(true);
     s.num_node_classes = 4;
-    let f = std::fs::File::create(&four).unwrap();
-    let mut w = nextgnn_stream::StreamWriter::new(f, s, "t").unwrap();
     let mut rng = Lcg::new(3);
-    for k in 0..3 {
-        let mut g = chain_graph(&mut rng, 7, k, 0);
-        if k == 1 {
-            g.y[4] = 3;
-        }
-        w.write(&g).unwrap();
-    }
-    w.finish().unwrap();
+    let mut graphs: Vec<_> = (0..3).map(|k| chain_graph(&mut rng, 7, k, 0)).collect();
+    graphs[1].y[4] = 3;
+    write_graphs(&four, s, graphs);
     let out = d.path().join("v.csv");
     assert_eq!(
         fail_line(

@@ -599,15 +599,13 @@ fn a_model_that_predicts_one_class_for_everything_is_reported() {
     let path = d.path().join("same.gs");
     let mut rng = Lcg::new(5);
     let g0 = chain_graph(&mut rng, 0, 0, 0);
-    let f = std::fs::File::create(&path).unwrap();
-    let mut w = nextgnn_stream::StreamWriter::new(f, schema(true), "test").unwrap();
-    for k in 0..16 {
+    let graphs = (0..16).map(|k| {
         let mut g = g0.clone();
         g.dataset_id = k;
         g.binclass = k % 2;
-        w.write(&g).unwrap();
-    }
-    w.finish().unwrap();
+        g
+    });
+    write_graphs(&path, schema(true), graphs);
     let out = d.path().join("run");
     let log = train_ok(&path, &path, &out, &["--epochs", "2", "--batch", "4"]);
     let (h, rows) = read_csv(&out.join("metrics.csv"));
@@ -731,14 +729,12 @@ fn streams_without_three_coordinates_are_refused_before_training() {
     let mut s = schema(true);
     s.coord_names = vec!["x".into(), "y".into()];
     let mut rng = Lcg::new(2);
-    let f = std::fs::File::create(&path).unwrap();
-    let mut w = nextgnn_stream::StreamWriter::new(f, s, "test").unwrap();
-    for k in 0..8 {
+    let graphs = (0..8).map(|k| {
         let mut g = chain_graph(&mut rng, 0, k, k % 2);
         g.coords = g.coords.chunks(3).flat_map(|c| [c[0], c[1]]).collect();
-        w.write(&g).unwrap();
-    }
-    w.finish().unwrap();
+        g
+    });
+    write_graphs(&path, s, graphs);
     let out = d.path().join("run");
     assert_eq!(
         fail_line(

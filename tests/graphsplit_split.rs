@@ -22,12 +22,17 @@ fn make_input(dir: &Path, name: &str, range: std::ops::Range<i64>) {
     w.finish().unwrap().commit().unwrap();
 }
 
-fn split(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(tool_path("graphsplit"))
+/// Runs graphsplit in `dir`.
+fn graphsplit(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(tool_path("graphsplit"))
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn split(dir: &Path, args: &[&str]) -> String {
+    let out = graphsplit(dir, args);
     assert!(
         out.status.success(),
         "{}",
@@ -234,11 +239,7 @@ fn a_prefix_whose_outputs_include_an_input_is_refused() {
 
 /// Runs graphsplit in `dir`, which must fail with exit status 1; returns stderr.
 fn split_fails(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(tool_path("graphsplit"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = graphsplit(dir, args);
     assert_eq!(out.status.code(), Some(1), "{args:?}");
     String::from_utf8(out.stderr).unwrap()
 }

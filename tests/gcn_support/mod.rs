@@ -88,6 +88,16 @@ pub fn write_synthetic(path: &Path, n: usize, seed: u64, labelled: bool) {
     w.finish().unwrap();
 }
 
+/// Writes `graphs` as a stream with `schema` to `path`.
+pub fn write_graphs(path: &Path, schema: Schema, graphs: impl IntoIterator<Item = Graph>) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = StreamWriter::new(std::io::BufWriter::new(f), schema, "test").unwrap();
+    for g in graphs {
+        w.write(&g).unwrap();
+    }
+    w.finish().unwrap();
+}
+
 /// Runs a built tool and returns its output.
 pub fn run(tool: &str, args: &[&str]) -> Output {
     Command::new(nextgnn_stream::testing::tool_path(tool))
