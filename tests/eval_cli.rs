@@ -270,6 +270,26 @@ fn segmentation_report() {
     // The ROC outputs belong to event classification.
     let e = error_line(&gcn_eval(&[f, "--plot", "x.svg"]));
     assert!(e.contains("holds VoxelPred (segmentation) rows"), "{e}");
+    // The same voxels twice (one file given twice, or as CSV and HDF5) would count twice.
+    assert_eq!(
+        error_line(&gcn_eval(&[f, f])),
+        format!(
+            "error: voxel (0, 0, 0) of event file_id 1 dataset_id 0 appears twice ({f}: row 1 and \
+             {f}: row 1)\n"
+        )
+    );
+    // An output that is an input would replace the predictions with the ROC table.
+    let ev = eight_events(dir.path());
+    assert_eq!(
+        error_line(&gcn_eval(&[&ev, "--csv", &ev])),
+        format!(
+            "error: {ev}: the output is also an input ({ev}); it would be replaced: choose \
+             another output name\n"
+        )
+    );
+    assert!(std::fs::read_to_string(&ev)
+        .unwrap()
+        .starts_with("file_id,"));
 }
 
 #[test]

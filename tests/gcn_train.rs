@@ -612,7 +612,7 @@ fn a_model_that_predicts_one_class_for_everything_is_reported() {
     assert_eq!(rows[1][col(&h, "valid_acc")], "0.500000");
     let warning = log
         .lines()
-        .find(|l| l.starts_with("gcn-train: warning:"))
+        .find(|l| l.starts_with("gcn-train: warning: the model"))
         .unwrap_or_else(|| panic!("no warning in: {log}"));
     assert!(
         warning.starts_with("gcn-train: warning: the model predicts class ")
@@ -785,4 +785,81 @@ fn streams_without_three_coordinates_are_refused_before_training() {
         )
     );
     assert!(!pred.exists());
+}
+
+#[test]
+fn streams_and_settings_that_cannot_train_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (tr, va) = (d.path().join("train.gs"), d.path().join("valid.gs"));
+    write_synthetic(&tr, 16, 1, true);
+    write_synthetic(&va, 8, 2, true);
+    let empty = d.path().join("empty.gs");
+    write_graphs(&empty, schema(true), []);
+    let out = d.path().join("run");
+    let o = p(&out);
+    assert_eq!(
+        fail_line(
+            "gcn-train",
+            &["--train", p(&empty), "--valid", p(&va), "--out", o]
+        ),
+        "error: the training stream has no graphs"
+    );
+    assert_eq!(
+        fail_line("gcn-train", &["--train", "-", "--valid", "-", "--out", o]),
+        "error: --train and --valid are both stdin (-); at most one stream can come from stdin"
+    );
+    let r = run(
+        "gcn-train",
+        &[
+            "--train",
+            p(&tr),
+            "--valid",
+            p(&va),
+            "--out",
+            o,
+            "--class-weights",
+            "0,0",
+        ],
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stderr),
+        "error: invalid value '0,0' for '--class-weights <CLASS_WEIGHTS>': '0,0' is neither \
+         'auto' nor a comma-separated list of non-negative numbers, not all zero (see --help)\n"
+    );
+    assert!(!out.exists());
+    // Validating on the training stream itself is allowed, with a warning.
+    let opts = ["--epochs", "1", "--batch", "4", "--nconv", "1"];
+    let log = train_ok(&tr, &tr, &out, &opts);
+    assert!(
+        log.contains(
+            "gcn-train: warning: --valid is the training stream: validation scores will measure \
+             the fit, not how the model generalises (graphsplit makes a validation part)"
+        ),
+        "{log}"
+    );
+    // A resumed run whose --epochs are already done would train nothing and say "done".
+    let last = out.join("last.ckpt");
+    assert_eq!(
+        fail_line(
+            "gcn-train",
+            &[
+                "--train",
+                p(&tr),
+                "--valid",
+                p(&tr),
+                "--out",
+                o,
+                "--resume",
+                p(&last),
+                "--epochs",
+                "1"
+            ]
+        ),
+        format!(
+            "error: {}: the run has already done 1 epochs, --epochs 1 leaves nothing to train: \
+             give a larger --epochs to continue it",
+            last.display()
+        )
+    );
 }

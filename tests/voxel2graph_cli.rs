@@ -19,6 +19,7 @@ fn v2g_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         "SLURM_ARRAY_TASK_ID",
         "SLURM_ARRAY_TASK_COUNT",
         "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_STEP",
     ] {
         c.env_remove(k);
     }
@@ -267,7 +268,7 @@ fn files_from_task_split_and_slurm_defaults() {
         ("SLURM_ARRAY_TASK_COUNT", "2"),
         ("SLURM_ARRAY_TASK_MIN", "1"),
     ];
-    ok(&v2g_env(
+    let err = ok(&v2g_env(
         &["--edges", "classic", "--files-from", s(&list), "-o", s(&t2)],
         &env,
     ));
@@ -275,6 +276,33 @@ fn files_from_task_split_and_slurm_defaults() {
     assert_eq!(
         fn2,
         [10; 6].iter().chain(&[12; 6]).copied().collect::<Vec<_>>()
+    );
+    // A share taken from the environment is said, not silent.
+    assert_eq!(
+        err.lines().next().unwrap(),
+        "voxel2graph: SLURM array task 0 of 2: converting 2 of the 3 input files \
+         (--task-id/--tasks from SLURM_ARRAY_TASK_*; --tasks 1 converts them all)"
+    );
+    // A stepped array (--array=0-4:2): ID 4 is the third task.
+    let t3 = dir.path().join("t3.gs");
+    let env = [
+        ("SLURM_ARRAY_TASK_ID", "4"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ("SLURM_ARRAY_TASK_MIN", "0"),
+        ("SLURM_ARRAY_TASK_STEP", "2"),
+    ];
+    ok(&v2g_env(
+        &["--edges", "classic", "--files-from", s(&list), "-o", s(&t3)],
+        &env,
+    ));
+    assert!(read(&t3).1.iter().all(|g| g.fnum == 12));
+    // A mistyped thread count is refused at once (it used to spawn threads for minutes).
+    let r = v2g(&["--threads", "100000", s(&files[0])]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        stderr(&r),
+        "error: invalid value '100000' for '--threads <THREADS>': 100000 threads is more than \
+         1024; give at most the node's cores (0 = one per core) (see --help)\n"
     );
     fails(
         &v2g(&["--task-id", "2", "--tasks", "2", s(&files[0])]),

@@ -70,6 +70,24 @@ wanted() {
     return 1
 }
 
+# Settings are checked here, not when a job reads them an hour later.
+for v in NEXTGNN_FILES NEXTGNN_V2G_TASKS NEXTGNN_EPOCHS NEXTGNN_ARRAY_LIMIT; do
+    if [ -n "${!v:-}" ] && ! [[ "${!v}" =~ ^[1-9][0-9]*$ ]]; then
+        echo "error: $v=${!v}: give a whole number, at least 1" >&2
+        exit 2
+    fi
+done
+case "${NEXTGNN_TASK:-classification}" in classification | segmentation) ;; *)
+    echo "error: NEXTGNN_TASK=$NEXTGNN_TASK: give classification or segmentation" >&2
+    exit 2
+    ;;
+esac
+case "${NEXTGNN_SPLIT_MODE:-global}" in global | hash) ;; *)
+    echo "error: NEXTGNN_SPLIT_MODE=$NEXTGNN_SPLIT_MODE: give global or hash" >&2
+    exit 2
+    ;;
+esac
+
 NEXTGNN_WORK="${NEXTGNN_WORK:-$PWD/nextgnn-run}"
 # A dry run creates and writes nothing: the work directory is only named.
 if [ "$dry" = 1 ]; then
@@ -126,6 +144,8 @@ else
 fi
 ntasks="${NEXTGNN_V2G_TASKS:-$nfiles}"
 [ "$ntasks" -gt "$nfiles" ] && ntasks=$nfiles
+# The voxel2graph tasks read their count from here, so that one of them rerun alone keeps its share.
+export NEXTGNN_V2G_TASKS="$ntasks"
 
 # A training run resumes from last.ckpt: new data under an old checkpoint would mix two runs.
 model_dir="${NEXTGNN_MODEL_DIR:-$NEXTGNN_WORK/model}"

@@ -115,6 +115,25 @@ pub fn event_scores(p: &Predictions) -> Result<(Vec<bool>, Vec<f64>)> {
     Ok((is_signal, scores))
 }
 
+/// Refuses a voxel (file_id, dataset_id, x, y, z) listed twice: it would count twice in the IoU.
+fn voxels_once(p: &Predictions) -> Result<()> {
+    let mut seen: HashMap<(i64, i64, [u64; 3]), usize> = HashMap::with_capacity(p.len());
+    for r in 0..p.len() {
+        let xyz = p.xyz[r].map(f64::to_bits);
+        if let Some(first) = seen.insert((p.file_id[r], p.dataset_id[r], xyz), r) {
+            let [x, y, z] = p.xyz[r];
+            bail!(
+                "voxel ({x}, {y}, {z}) of event file_id {} dataset_id {} appears twice ({} and {})",
+                p.file_id[r],
+                p.dataset_id[r],
+                p.row_origin(first),
+                p.row_origin(r)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Computes the report (and the ROC curve, for classification) from predictions.
 pub fn evaluate(p: &Predictions, opts: &EvalOptions) -> Result<(Report, Option<Roc>)> {
     check_fractions(&opts.rejections, "--rejections")?;
@@ -148,6 +167,7 @@ pub fn evaluate(p: &Predictions, opts: &EvalOptions) -> Result<(Report, Option<R
             Ok((Report::Classification(report), Some(roc)))
         }
         Some(PredKind::Voxel) => {
+            voxels_once(p)?;
             let k = p.num_classes;
             let truth: Vec<usize> = p.label.iter().map(|&l| l as usize).collect();
             let pred: Vec<usize> = (0..p.len()).map(|r| argmax(p.probs_row(r))).collect();
@@ -357,6 +377,12 @@ pub fn run(opts: &EvalOptions) -> Result<()> {
             "--threshold: {} is not a probability between 0 and 1",
             opts.threshold
         );
+    }
+    for out in [&opts.curve_csv, &opts.plot].into_iter().flatten() {
+        nextgnn_stream::output::check_not_an_input(
+            &out.to_string_lossy(),
+            opts.inputs.iter().map(std::path::Path::new),
+        )?;
     }
     let preds = read_predictions_many(&opts.inputs)?;
     let (report, roc) = evaluate(&preds, opts)?;

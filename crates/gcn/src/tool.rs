@@ -142,6 +142,12 @@ pub struct TrainArgs {
     pub given: Vec<String>,
 }
 
+/// Whether two stream arguments name one file (stdin never does).
+fn same_file(a: &str, b: &str) -> bool {
+    use nextgnn_stream::output::file_id;
+    a != "-" && b != "-" && file_id(Path::new(a)).is_some_and(|x| file_id(Path::new(b)) == Some(x))
+}
+
 /// The files a training run writes into its `--out` directory.
 pub const RUN_FILES: [&str; 3] = ["last.ckpt", "best.ckpt", "metrics.csv"];
 
@@ -212,6 +218,10 @@ pub fn train_command(
     mut on_epoch: impl FnMut(&train::EpochMetrics, &Path),
 ) -> Result<Outcome> {
     a.device.ensure_built()?;
+    ensure!(
+        !(a.train == "-" && a.valid == "-"),
+        "--train and --valid are both stdin (-); at most one stream can come from stdin"
+    );
     check_out_dir(a)?;
     let resumed = a.resume.as_deref().map(Checkpoint::load).transpose()?;
     if let Some(ck) = &resumed {
@@ -252,15 +262,35 @@ pub fn train_command(
             if let Some(e) = a.epochs_override {
                 ck.config.epochs = e;
             }
+            ensure!(
+                ck.epoch < ck.config.epochs,
+                "{}: the run has already done {} epochs, --epochs {} leaves nothing to train: give \
+                 a larger --epochs to continue it",
+                p.display(),
+                ck.epoch,
+                ck.config.epochs
+            );
             ck
         }
-        _ => train::new_run(cfg, schema.clone(), &train_graphs)?,
+        _ => {
+            ensure!(
+                !train_graphs.is_empty(),
+                "the training stream has no graphs"
+            );
+            train::new_run(cfg, schema.clone(), &train_graphs)?
+        }
     };
     ensure!(
         !valid_graphs.is_empty(),
         "{}: the validation stream has no graphs",
         a.valid
     );
+    if same_file(&a.train, &a.valid) {
+        eprintln!(
+            "gcn-train: warning: --valid is the training stream: validation scores will measure \
+             the fit, not how the model generalises (graphsplit makes a validation part)"
+        );
+    }
     let created = !a.out.exists();
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the output directory", a.out.display()))?;

@@ -37,11 +37,11 @@ impl std::str::FromStr for ClassWeights {
         }
         let v: Result<Vec<f32>, _> = s.split(',').map(|t| t.trim().parse::<f32>()).collect();
         match v {
-            Ok(v) if v.iter().all(|w| w.is_finite() && *w >= 0.0) && !v.is_empty() => {
+            Ok(v) if v.iter().all(|w| w.is_finite() && *w >= 0.0) && v.iter().any(|w| *w > 0.0) => {
                 Ok(ClassWeights::List(v))
             }
             _ => Err(format!(
-                "'{s}' is neither 'auto' nor a comma-separated list of non-negative numbers"
+                "'{s}' is neither 'auto' nor a comma-separated list of non-negative numbers, not all zero"
             )),
         }
     }

@@ -15,6 +15,8 @@ pub struct Output {
     dest: Option<PathBuf>,
     /// The temporary file again (same open file description), for going back: see [`Output::mark`].
     file: Option<File>,
+    /// What errors call the output: its path, or "stdout".
+    name: String,
 }
 
 impl Output {
@@ -26,6 +28,7 @@ impl Output {
                 tmp: None,
                 dest: None,
                 file: None,
+                name: "stdout".into(),
             });
         }
         let dest = PathBuf::from(path);
@@ -41,6 +44,7 @@ impl Output {
                 tmp: None,
                 dest: None,
                 file: None,
+                name: path.into(),
             });
         }
         if dest.is_dir() {
@@ -55,6 +59,7 @@ impl Output {
             tmp: Some(tmp),
             dest: Some(dest),
             file: again,
+            name: path.into(),
         })
     }
 
@@ -86,7 +91,7 @@ impl Output {
 
     /// Flushes, syncs and renames the temporary file to its final name.
     pub fn commit(mut self) -> anyhow::Result<()> {
-        self.writer.flush().context("flushing output")?;
+        self.writer.flush().map_err(|e| self.named(e))?;
         if let (Some(tmp), Some(dest)) = (self.tmp.take(), self.dest.take()) {
             let f = File::open(&tmp)?;
             f.sync_all().ok();
@@ -106,12 +111,19 @@ impl Output {
     }
 }
 
+impl Output {
+    /// `e` with the output's name in front, so that "No space left on device" says where.
+    fn named(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: cannot write: {e}", self.name))
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
+        self.writer.write(buf).map_err(|e| self.named(e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        self.writer.flush().map_err(|e| self.named(e))
     }
 }
 
@@ -312,19 +324,46 @@ pub fn progress_bytes(len: u64, what: &str) -> indicatif::ProgressBar {
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
     reset_sigpipe();
     if let Err(e) = body() {
-        let msg = e
-            .chain()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(": ");
-        eprintln!("error: {msg}");
+        eprintln!("error: {}", error_line(&e));
         std::process::exit(1);
     }
+}
+
+/// An error and its causes on one line. A cause that begins with a name an outer message already
+/// began with ("x.gs: finishing stream" over "x.gs: cannot write: ...") loses that repeated name.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let mut t = c.to_string();
+        if let Some(n) = names.iter().find(|n| t.starts_with(&format!("{n}: "))) {
+            t = t[n.len() + 2..].to_string();
+        }
+        if let Some((head, _)) = c.to_string().split_once(": ") {
+            names.push(head.to_string());
+        }
+        parts.push(t);
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_errors_name_the_output_once() {
+        let mut o = Output::create("/dev/full").unwrap();
+        o.write_all(b"x").unwrap();
+        let e = o
+            .commit()
+            .context("/dev/full: finishing stream")
+            .unwrap_err();
+        assert_eq!(
+            error_line(&e),
+            "/dev/full: finishing stream: cannot write: No space left on device (os error 28)"
+        );
+    }
 
     #[test]
     fn output_appears_only_on_commit() {
@@ -363,6 +402,21 @@ mod tests {
             msg,
             "/nonexistent-dir/x.gs: cannot create output (is the directory there and writable?): No such file or directory (os error 2)"
         );
+    }
+}
+
+/// Most worker threads a tool accepts: far above any node's cores, far below what exhausts the
+/// process (a mistyped 100000 spent minutes creating threads, then crashed).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads`: a whole number from 0 (one per core) to [`MAX_THREADS`].
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} threads is more than {MAX_THREADS}; give at most the node's cores (0 = one per core)"
+        )),
+        Err(_) => Err("--threads takes a whole number (0 = one per core)".into()),
     }
 }
 

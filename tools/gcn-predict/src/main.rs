@@ -42,7 +42,7 @@ struct Args {
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceKind,
     /// CPU threads (0 = one per core); results do not depend on it.
-    #[arg(long, default_value_t = 0, env = "SLURM_CPUS_PER_TASK")]
+    #[arg(long, default_value_t = 0, value_parser = nextgnn_stream::output::parse_threads, env = "SLURM_CPUS_PER_TASK")]
     threads: usize,
 }
 

@@ -88,7 +88,7 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     roi_width: f64,
     /// Worker threads (0: one per core). The output does not depend on it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = nextgnn_stream::output::parse_threads)]
     threads: usize,
 }
 

@@ -128,7 +128,7 @@ struct Args {
     search_k: usize,
 
     /// Largest neighbour distance for --edges knn, in coordinate units (default: no limit).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
     max_dist: Option<f64>,
 
     /// One edge per accepted neighbour (node -> neighbour) instead of both directions.
@@ -165,7 +165,7 @@ struct Args {
     tasks: Option<usize>,
 
     /// Worker threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = nextgnn_stream::output::parse_threads)]
     threads: usize,
 }
 
@@ -216,14 +216,18 @@ fn main() {
         if a.num_classes == Some(0) {
             bail!("--num-classes must be at least 1 (labels run from 0 to N-1)");
         }
+        let from_env = a.task_id.is_none() && a.tasks.is_none();
         let task = match a.task_id {
             Some(t) => Some(t),
             None => match env_usize("SLURM_ARRAY_TASK_ID")? {
                 Some(id) => {
+                    // Stepped arrays (--array=0-8:2) number their tasks MIN, MIN+STEP, ...
                     let min = env_usize("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+                    let step = env_usize("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
                     Some(
                         id.checked_sub(min)
-                            .context("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?,
+                            .context("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?
+                            / step,
                     )
                 }
                 None => None,
@@ -237,6 +241,13 @@ fn main() {
             (Some(t), Some(n)) => {
                 let given = inputs.len();
                 inputs = task_share(inputs, t, n)?;
+                if from_env && n > 1 {
+                    // Inside an array job the share is taken without being asked for: say so.
+                    eprintln!(
+                        "voxel2graph: SLURM array task {t} of {n}: converting {} of the {given} input files (--task-id/--tasks from SLURM_ARRAY_TASK_*; --tasks 1 converts them all)",
+                        inputs.len()
+                    );
+                }
                 if inputs.is_empty() {
                     eprintln!(
                         "voxel2graph: warning: task {t} of {n} has no input file ({given} files in all); writing an empty stream"
