@@ -329,6 +329,23 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
     }
 }
 
+/// [`run_main`] for tools that write HDF5 through the C library: on error the process ends
+/// without the C exit handlers. After a failed write (a full disk) HDF5 cannot close the file, and
+/// its own teardown at exit then crashes (exit 139 after the error line); the temporary output is
+/// already removed by then, so nothing is left for the teardown to do.
+pub fn run_main_no_atexit(body: impl FnOnce() -> anyhow::Result<()>) {
+    reset_sigpipe();
+    if let Err(e) = body() {
+        eprintln!("error: {}", error_line(&e));
+        let _ = io::stdout().flush();
+        extern "C" {
+            fn _exit(status: i32) -> !;
+        }
+        // SAFETY: _exit ends the process at once; stdout was flushed and stderr is unbuffered.
+        unsafe { _exit(1) }
+    }
+}
+
 /// An error and its causes on one line. A cause that begins with a name an outer message already
 /// began with ("x.gs: finishing stream" over "x.gs: cannot write: ...") loses that repeated name.
 pub fn error_line(e: &anyhow::Error) -> String {

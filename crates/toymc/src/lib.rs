@@ -499,6 +499,7 @@ pub fn run(
     );
     let label_basename = toy.file_name();
 
+    let writing = || format!("{}: cannot write", dest.display());
     let row_size = voxels.row_size();
     let mut nvox = Vec::with_capacity(cfg.events as usize);
     let (mut signal, mut two_sig, mut two_bkg, mut rows) = (0u64, 0u64, 0u64, 0u64);
@@ -539,13 +540,13 @@ pub fn run(
             ibuf.str("toymc", 128);
             ibuf.str(&label_basename, 128);
         }
-        voxels.append(&vbuf)?;
-        info.append(&ibuf.buf)?;
+        voxels.append(&vbuf).with_context(writing)?;
+        info.append(&ibuf.buf).with_context(writing)?;
         on_progress(end - start);
         start = end;
     }
-    voxels.finish()?;
-    info.finish()?;
+    voxels.finish().with_context(writing)?;
+    info.finish().with_context(writing)?;
 
     let mut bins = g.table("BinsInfo", &bins_columns(), 64)?;
     let mut b = RowPacker::default();

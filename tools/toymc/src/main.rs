@@ -120,7 +120,7 @@ fn pair(s: &str) -> Result<[f64; 2], String> {
 }
 
 fn main() {
-    nextgnn_stream::run_main(|| {
+    nextgnn_stream::output::run_main_no_atexit(|| {
         let a: Args = nextgnn_stream::parse_args();
         nextgnn_stream::output::remove_temp_files_on_signals()?;
         if a.kind != Kind::Mix && a.signal_fraction != 0.5 {
