@@ -915,6 +915,20 @@ fn outputs_that_would_destroy_or_duplicate_inputs_are_refused_before_reading() {
         &v2g(&[s(&label), s(&other_name), "-o", s(&dir.path().join("o.gs"))]),
         &["input given twice", "v_label_1_x.h5"],
     );
+    // Two files with one file number: their events would share (fnum, dataset_id) keys.
+    let twin = dir.path().join("w_label_1_y.h5");
+    std::fs::copy(&label, &twin).unwrap();
+    let o = dir.path().join("o.gs");
+    assert_eq!(
+        fails(&v2g(&[s(&label), s(&twin), "-o", s(&o)]), &[]),
+        format!(
+            "error: {}: file 1 event 0 would be written twice: two inputs have file number 1 \
+             (from their names, --fnum or toymc --file-number); give each file its own number\n",
+            o.display()
+        )
+    );
+    assert!(!o.exists());
+    std::fs::remove_file(&twin).unwrap();
     // An existing directory as output: refused at once, no temporary file left in it.
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();

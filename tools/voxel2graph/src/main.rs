@@ -6,6 +6,7 @@ use nextgnn_labels::{
     check_inputs, convert, schema, task_share, EdgeMode, OnDuplicate, Options, SegclassBase, Sink,
 };
 use nextgnn_stream::{command_line, progress, run_main, Output, StreamWriter};
+use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
@@ -331,6 +332,8 @@ fn main() {
             w,
             name: &a.output,
             marks: Vec::new(),
+            seen: HashSet::new(),
+            written: Vec::new(),
         };
         let summary = convert(&opts, &pb, &mut sink)?;
         pb.finish_and_clear();
@@ -348,12 +351,27 @@ fn main() {
 struct StreamSink<'a> {
     w: StreamWriter<Output>,
     name: &'a str,
-    /// The writer's counts at each mark.
-    marks: Vec<(u64, (u64, u64))>,
+    /// The writer's counts and the number of graphs written at each mark.
+    marks: Vec<(u64, (u64, u64), usize)>,
+    /// (fnum, dataset_id) of the graphs written, as a set and in order (for going back).
+    seen: HashSet<(i64, i64)>,
+    written: Vec<(i64, i64)>,
 }
 
 impl Sink for StreamSink<'_> {
     fn write(&mut self, g: &nextgnn_stream::Graph) -> anyhow::Result<()> {
+        let key = (g.fnum, g.dataset_id);
+        if !self.seen.insert(key) {
+            bail!(
+                "{}: file {} event {} would be written twice: two inputs have file number {} \
+                 (from their names, --fnum or toymc --file-number); give each file its own number",
+                self.name,
+                g.fnum,
+                g.dataset_id,
+                g.fnum
+            );
+        }
+        self.written.push(key);
         self.w
             .write(g)
             .with_context(|| format!("{}: writing graph", self.name))
@@ -366,18 +384,21 @@ impl Sink for StreamSink<'_> {
             .mark()
             .with_context(|| format!("{}: writing", self.name))?;
         if let Some(at) = at {
-            self.marks.push((at, self.w.counts()));
+            self.marks.push((at, self.w.counts(), self.written.len()));
         }
         Ok(at)
     }
 
     fn rewind(&mut self, mark: u64) -> anyhow::Result<()> {
-        let counts = self
+        let (counts, n) = self
             .marks
             .iter()
             .find(|m| m.0 == mark)
-            .map(|m| m.1)
+            .map(|m| (m.1, m.2))
             .with_context(|| format!("{}: no mark at byte {mark}", self.name))?;
+        for key in self.written.drain(n..) {
+            self.seen.remove(&key);
+        }
         self.w
             .get_mut()
             .rewind(mark)
