@@ -109,59 +109,41 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The gcn-train options (long names) whose values differ between `self` and `other`, with
-    /// both values; `epochs` is left out because a resumed run may change it.
-    pub fn differences(&self, other: &TrainConfig) -> Vec<(&'static str, String, String)> {
-        let weights = |w: &ClassWeights| match w {
+    /// Each hyperparameter as its gcn-train option (long name) and value, as typed on the command
+    /// line; `epochs` is left out because a resumed run may change it.
+    fn options(&self) -> [(&'static str, String); 15] {
+        let weights = match &self.class_weights {
             ClassWeights::Auto => "auto".to_string(),
             ClassWeights::List(v) => v.iter().map(f32::to_string).collect::<Vec<_>>().join(","),
         };
-        let pairs: [(&'static str, String, String); 15] = [
-            ("task", self.task.to_string(), other.task.to_string()),
-            ("nconv", self.nconv.to_string(), other.nconv.to_string()),
-            ("mult", self.mult.to_string(), other.mult.to_string()),
-            (
-                "dropout",
-                self.dropout.to_string(),
-                other.dropout.to_string(),
-            ),
-            (
-                "class-weights",
-                weights(&self.class_weights),
-                weights(&other.class_weights),
-            ),
-            ("lr", self.lr.to_string(), other.lr.to_string()),
-            (
-                "betas",
-                format!("{},{}", self.betas[0], self.betas[1]),
-                format!("{},{}", other.betas[0], other.betas[1]),
-            ),
-            ("eps", self.eps.to_string(), other.eps.to_string()),
-            (
-                "weight-decay",
-                self.weight_decay.to_string(),
-                other.weight_decay.to_string(),
-            ),
-            (
-                "lr-factor",
-                self.lr_factor.to_string(),
-                other.lr_factor.to_string(),
-            ),
-            (
-                "patience",
-                self.patience.to_string(),
-                other.patience.to_string(),
-            ),
-            ("min-lr", self.min_lr.to_string(), other.min_lr.to_string()),
-            ("batch", self.batch.to_string(), other.batch.to_string()),
-            (
-                "valid-batch",
-                self.valid_batch.to_string(),
-                other.valid_batch.to_string(),
-            ),
-            ("seed", self.seed.to_string(), other.seed.to_string()),
-        ];
-        pairs.into_iter().filter(|(_, a, b)| a != b).collect()
+        [
+            ("task", self.task.to_string()),
+            ("nconv", self.nconv.to_string()),
+            ("mult", self.mult.to_string()),
+            ("dropout", self.dropout.to_string()),
+            ("class-weights", weights),
+            ("lr", self.lr.to_string()),
+            ("betas", format!("{},{}", self.betas[0], self.betas[1])),
+            ("eps", self.eps.to_string()),
+            ("weight-decay", self.weight_decay.to_string()),
+            ("lr-factor", self.lr_factor.to_string()),
+            ("patience", self.patience.to_string()),
+            ("min-lr", self.min_lr.to_string()),
+            ("batch", self.batch.to_string()),
+            ("valid-batch", self.valid_batch.to_string()),
+            ("seed", self.seed.to_string()),
+        ]
+    }
+
+    /// The gcn-train options whose values differ between `self` and `other`, with both values
+    /// (`epochs` is not compared).
+    pub fn differences(&self, other: &TrainConfig) -> Vec<(&'static str, String, String)> {
+        self.options()
+            .into_iter()
+            .zip(other.options())
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((name, a), (_, b))| (name, a, b))
+            .collect()
     }
 }
 

@@ -105,16 +105,14 @@ impl Output {
         Ok(())
     }
 
-    /// The final path (None for stdout).
-    pub fn path(&self) -> Option<&Path> {
-        self.dest.as_deref()
-    }
-}
-
-impl Output {
     /// `e` with the output's name in front, so that "No space left on device" says where.
     fn named(&self, e: io::Error) -> io::Error {
         io::Error::new(e.kind(), format!("{}: cannot write: {e}", self.name))
+    }
+
+    /// The final path (None for stdout).
+    pub fn path(&self) -> Option<&Path> {
+        self.dest.as_deref()
     }
 }
 
@@ -322,11 +320,15 @@ pub fn progress_bytes(len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Runs a tool's body, printing `error: ...` on one line (causes joined by `: `) and exiting 1 on failure.
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
-    reset_sigpipe();
-    if let Err(e) = body() {
-        eprintln!("error: {}", error_line(&e));
+    if run_reporting(body).is_err() {
         std::process::exit(1);
     }
+}
+
+/// Runs a tool's body and prints its error, if any, as one line.
+fn run_reporting(body: impl FnOnce() -> anyhow::Result<()>) -> Result<(), ()> {
+    reset_sigpipe();
+    body().map_err(|e| eprintln!("error: {}", error_line(&e)))
 }
 
 /// [`run_main`] for tools that write HDF5 through the C library: on error the process ends
@@ -334,9 +336,7 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) {
 /// its own teardown at exit then crashes (exit 139 after the error line); the temporary output is
 /// already removed by then, so nothing is left for the teardown to do.
 pub fn run_main_no_atexit(body: impl FnOnce() -> anyhow::Result<()>) {
-    reset_sigpipe();
-    if let Err(e) = body() {
-        eprintln!("error: {}", error_line(&e));
+    if run_reporting(body).is_err() {
         let _ = io::stdout().flush();
         extern "C" {
             fn _exit(status: i32) -> !;
@@ -352,16 +352,32 @@ pub fn error_line(e: &anyhow::Error) -> String {
     let mut names: Vec<String> = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     for c in e.chain() {
-        let mut t = c.to_string();
-        if let Some(n) = names.iter().find(|n| t.starts_with(&format!("{n}: "))) {
-            t = t[n.len() + 2..].to_string();
-        }
-        if let Some((head, _)) = c.to_string().split_once(": ") {
+        let full = c.to_string();
+        let shown = match names.iter().find(|n| full.starts_with(&format!("{n}: "))) {
+            Some(n) => full[n.len() + 2..].to_string(),
+            None => full.clone(),
+        };
+        if let Some((head, _)) = full.split_once(": ") {
             names.push(head.to_string());
         }
-        parts.push(t);
+        parts.push(shown);
     }
     parts.join(": ")
+}
+
+/// Most worker threads a tool accepts: far above any node's cores, far below what exhausts the
+/// process (a mistyped 100000 spent minutes creating threads, then crashed).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads`: a whole number from 0 (one per core) to [`MAX_THREADS`].
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} threads is more than {MAX_THREADS}; give at most the node's cores (0 = one per core)"
+        )),
+        Err(_) => Err("--threads takes a whole number (0 = one per core)".into()),
+    }
 }
 
 #[cfg(test)]
@@ -419,21 +435,6 @@ mod tests {
             msg,
             "/nonexistent-dir/x.gs: cannot create output (is the directory there and writable?): No such file or directory (os error 2)"
         );
-    }
-}
-
-/// Most worker threads a tool accepts: far above any node's cores, far below what exhausts the
-/// process (a mistyped 100000 spent minutes creating threads, then crashed).
-pub const MAX_THREADS: usize = 1024;
-
-/// `--threads`: a whole number from 0 (one per core) to [`MAX_THREADS`].
-pub fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if n <= MAX_THREADS => Ok(n),
-        Ok(n) => Err(format!(
-            "{n} threads is more than {MAX_THREADS}; give at most the node's cores (0 = one per core)"
-        )),
-        Err(_) => Err("--threads takes a whole number (0 = one per core)".into()),
     }
 }
 
